@@ -1,0 +1,343 @@
+import type { Broker } from "../broker/broker.js";
+import type { Codec } from "../codec/codec.js";
+import { type CodecTable, codecFor, createCodecTable } from "../codec/codecs.js";
+import { MicroError } from "../errors/micro-error.js";
+import { abortReason, raceSignal, sleep } from "../internal/signals.js";
+import type { Logger } from "../logger/logger.js";
+import { silentLogger } from "../logger/logger.js";
+import type { Metadata } from "../metadata/metadata.js";
+import type { Node, Registry } from "../registry/registry.js";
+import { EOS, getHeader, Header, timeoutHeader } from "../rpc/headers.js";
+import { remoteError } from "../rpc/remote-error.js";
+import { createSelector } from "../selector/registry-selector.js";
+import type { Next, Selector } from "../selector/selector.js";
+import type { Transport } from "../transport/transport.js";
+import { callScope } from "./call-scope.js";
+import type {
+  AttemptFunc,
+  AttemptMiddleware,
+  Backoff,
+  CallFunc,
+  CallMiddleware,
+  CallOptions,
+  Client,
+  ClientStream,
+  Message,
+  PublishFunc,
+  PublishMiddleware,
+  PublishOptions,
+  Request,
+  RetryInfo,
+  RetryPolicy,
+} from "./client.js";
+import { RpcClientStream } from "./client-stream.js";
+import { ConnectionPool, type PoolOptions } from "./pool.js";
+import { exponentialBackoff, retryIfNotDelivered } from "./retry.js";
+import { createServiceClient } from "./service-client.js";
+
+/** Options for {@link createClient}. */
+export interface ClientOptions {
+  /** Carries calls. Required. */
+  transport: Transport;
+  /** Where services are looked up (used to build the default selector). */
+  registry?: Registry | undefined;
+  /** Picks nodes. Default: `createSelector({ registry })`. One of `registry`/`selector` is required. */
+  selector?: Selector | undefined;
+  /** Carries `publish`. Required for publishing. */
+  broker?: Broker | undefined;
+  /** Extra codecs (JSON and bytes are always there). */
+  codecs?: Iterable<Codec> | undefined;
+  /** Content type of requests and events. Default `application/json`. */
+  contentType?: string | undefined;
+  /** Budget of a call in milliseconds, retries included. Default 30 000 (Go's RequestTimeout). */
+  timeoutMs?: number | undefined;
+  /** Retries after the first attempt. Default 1. */
+  retries?: number | undefined;
+  /** Which failures are retried. Default {@link retryIfNotDelivered}. */
+  retry?: RetryPolicy | undefined;
+  /** Delay before each retry. Default exponential, 100 ms base, 5 s cap, full jitter. */
+  backoff?: Backoff | undefined;
+  /** Connection pool (size 100 per address, TTL 60 s, dial timeout 5 s). */
+  pool?: PoolOptions | undefined;
+  /** Call middleware, outermost first (runs once per call, around retries). */
+  middleware?: CallMiddleware[] | undefined;
+  /** Attempt middleware, outermost first (runs once per attempt, sees the node). */
+  attemptMiddleware?: AttemptMiddleware[] | undefined;
+  /** Publish middleware, outermost first. */
+  publishMiddleware?: PublishMiddleware[] | undefined;
+  logger?: Logger | undefined;
+}
+
+const ID = "go.micro.client";
+const phaseOf = new WeakMap<object, RetryInfo["phase"]>();
+
+function tag<E>(err: E, phase: RetryInfo["phase"]): E {
+  if (err !== null && typeof err === "object") phaseOf.set(err, phase);
+  return err;
+}
+
+/** Internals shared by unary calls and streams. */
+export interface ClientCore {
+  readonly transport: Transport;
+  readonly codecs: CodecTable;
+  readonly selector: Selector;
+  readonly defaults: Required<
+    Pick<ClientOptions, "contentType" | "timeoutMs" | "retries" | "retry" | "backoff">
+  >;
+  nextId(): number;
+  codec(contentType: string): Codec;
+  resolveNodes(service: string, options: CallOptions, signal: AbortSignal): Promise<Next>;
+  requestHeader(
+    request: Request,
+    metadata: Metadata,
+    id: number,
+    deadline: number | undefined,
+  ): Record<string, string>;
+}
+
+/**
+ * The RPC client ("mucp"): Go Micro's wire protocol over any Transport. Unary calls reuse pooled
+ * connections; each stream gets its own connection, as in Go Micro.
+ */
+export function createClient(options: ClientOptions): Client {
+  const registry = options.registry;
+  const selector =
+    options.selector ??
+    (registry
+      ? createSelector({ registry })
+      : (() => {
+          throw new TypeError("createClient: a registry or a selector is required");
+        })());
+  const codecs = createCodecTable(options.codecs);
+  const pool = new ConnectionPool(options.transport, options.pool);
+  const logger = options.logger ?? silentLogger;
+  let seq = 0;
+  const core: ClientCore = {
+    transport: options.transport,
+    codecs,
+    selector,
+    defaults: {
+      contentType: options.contentType ?? "application/json",
+      timeoutMs: options.timeoutMs ?? 30_000,
+      retries: options.retries ?? 1,
+      retry: options.retry ?? retryIfNotDelivered,
+      backoff: options.backoff ?? exponentialBackoff(),
+    },
+    nextId: () => seq++,
+    codec(contentType) {
+      const c = codecFor(codecs, contentType);
+      if (!c) throw MicroError.badRequest(ID, `unsupported content type ${contentType}`);
+      return c;
+    },
+    async resolveNodes(service, opts, signal) {
+      if (opts.address !== undefined) {
+        const addrs = Array.isArray(opts.address) ? opts.address : [opts.address];
+        const nodes: Node[] = addrs.map((a) => ({ id: a, address: a, metadata: { protocol: "mucp" } }));
+        return (exclude) => nodes.find((n) => !exclude?.has(n.id)) ?? (nodes[0] as Node);
+      }
+      return raceSignal(
+        selector.select(service, { filters: opts.filters, strategy: opts.strategy, signal }),
+        signal,
+        ID,
+        `call ${service}`,
+      );
+    },
+    requestHeader(request, metadata, id, deadline) {
+      const header: Record<string, string> = metadata.toRecord();
+      delete header[Header.Topic];
+      header[Header.ContentType] = request.contentType;
+      header[Header.Accept] = request.contentType;
+      header[Header.Id] = String(id);
+      header[Header.Service] = request.service;
+      header[Header.Method] = request.endpoint;
+      header[Header.Endpoint] = request.endpoint;
+      if (deadline !== undefined) header[Header.Timeout] = timeoutHeader(deadline - Date.now());
+      return header;
+    },
+  };
+
+  // One attempt: a pooled connection, one request message, one response message.
+  const attempt: AttemptFunc = async (node, request, opts) => {
+    const signal = opts.signal as AbortSignal;
+    const codec = core.codec(request.contentType);
+    const body = codec.marshal(request.body, opts.requestType);
+    const metadata = opts.metadata as Metadata;
+    const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
+    let conn: Awaited<ReturnType<ConnectionPool["get"]>>;
+    try {
+      conn = await pool.get(node.address, signal);
+    } catch (err) {
+      throw tag(signal.aborted ? abortReason(ID, "dial", signal) : MicroError.from(err, ID, 503), "connect");
+    }
+    const { socket } = conn;
+    const header = core.requestHeader(request, metadata, core.nextId(), deadline);
+    try {
+      await socket.send({ header, body }, { signal });
+    } catch (err) {
+      pool.release(node.address, socket, false);
+      throw tag(signal.aborted ? abortReason(ID, "send", signal) : MicroError.from(err, ID, 503), "send");
+    }
+    let reply: Awaited<ReturnType<typeof socket.recv>>;
+    try {
+      reply = await socket.recv({ signal });
+    } catch (err) {
+      pool.release(node.address, socket, false);
+      throw tag(
+        signal.aborted ? abortReason(ID, `call ${request.service}.${request.endpoint}`, signal) : err,
+        "response",
+      );
+    }
+    pool.release(node.address, socket, true);
+    const errText = getHeader(reply.header, Header.Error);
+    if (errText !== undefined && errText !== "") {
+      throw tag(
+        errText === EOS
+          ? MicroError.internalServerError(ID, "unexpected end of stream")
+          : remoteError(errText),
+        "response",
+      );
+    }
+    try {
+      return codec.unmarshal(reply.body, opts.responseType);
+    } catch (err) {
+      throw tag(MicroError.from(err, "go.micro.client.codec"), "response");
+    }
+  };
+  const attemptChain = (options.attemptMiddleware ?? []).reduceRight<AttemptFunc>(
+    (next, mw) => mw(next),
+    attempt,
+  );
+
+  const invoke: CallFunc = async (request, opts) => {
+    const what = `call ${request.service}.${request.endpoint}`;
+    const scope = callScope(what, opts, core.defaults.timeoutMs);
+    try {
+      const next = await core.resolveNodes(request.service, opts, scope.signal);
+      const retries = opts.retries ?? core.defaults.retries;
+      const retry = opts.retry ?? core.defaults.retry;
+      const backoff = opts.backoff ?? core.defaults.backoff;
+      const tried = new Set<string>();
+      for (let n = 0; ; n++) {
+        if (n > 0) await sleep(backoff(n, request), scope.signal, ID);
+        const node = next(tried);
+        tried.add(node.id);
+        try {
+          const timeoutMs = scope.deadline === undefined ? undefined : scope.deadline - Date.now();
+          const result = await attemptChain(node, request, {
+            ...opts,
+            signal: scope.signal,
+            timeoutMs,
+            metadata: scope.metadata,
+          });
+          selector.mark(request.service, node);
+          return result;
+        } catch (err) {
+          if (scope.signal.aborted) throw abortReason(ID, what, scope.signal);
+          const phase = (err !== null && typeof err === "object" && phaseOf.get(err)) || "response";
+          // Only failures of the node itself count against it, not errors its handler returned.
+          if (phase !== "response" || (err instanceof MicroError && (err.code === 503 || err.code === 408))) {
+            selector.mark(request.service, node, err);
+          }
+          const info: RetryInfo = {
+            request,
+            attempt: n + 1,
+            error: err,
+            phase,
+            idempotent: opts.idempotent ?? false,
+          };
+          if (n >= retries || !retry(info)) throw err;
+          logger.debug("retrying call", {
+            service: request.service,
+            endpoint: request.endpoint,
+            attempt: n + 1,
+            error: err,
+          });
+        }
+      }
+    } finally {
+      scope.cleanup();
+    }
+  };
+  const callChain = (options.middleware ?? []).reduceRight<CallFunc>((next, mw) => mw(next), invoke);
+
+  const publishRaw: PublishFunc = async (message, opts) => {
+    const broker = options.broker;
+    if (!broker) throw MicroError.internalServerError(ID, "publish: the client has no broker");
+    const scope = callScope(`publish ${message.topic}`, opts, core.defaults.timeoutMs);
+    try {
+      const codec = core.codec(message.contentType);
+      const header = scope.metadata.toRecord();
+      header[Header.ContentType] = message.contentType;
+      header[Header.Topic] = message.topic;
+      // Literal spelling: inside broker envelopes headers are not canonicalised (Go writes Micro-ID).
+      header["Micro-ID"] = crypto.randomUUID();
+      const topic = opts.exchange ?? message.topic;
+      await raceSignal(
+        broker.publish(topic, { header, body: codec.marshal(message.payload) }, { signal: scope.signal }),
+        scope.signal,
+        ID,
+        `publish ${topic}`,
+      );
+    } finally {
+      scope.cleanup();
+    }
+  };
+  const publishChain = (options.publishMiddleware ?? []).reduceRight<PublishFunc>(
+    (next, mw) => mw(next),
+    publishRaw,
+  );
+
+  const client: Client = {
+    name: "mucp",
+    newRequest(service, endpoint, body, opts = {}) {
+      return {
+        service,
+        endpoint,
+        body,
+        contentType: opts.contentType ?? core.defaults.contentType,
+        stream: opts.stream ?? false,
+      };
+    },
+    newMessage(topic, payload, opts = {}) {
+      return { topic, payload, contentType: opts.contentType ?? core.defaults.contentType };
+    },
+    call<Res, Req>(service: string, endpoint: string, body: Req, opts: CallOptions = {}) {
+      const request = client.newRequest(service, endpoint, body, {
+        contentType: opts.contentType ?? core.defaults.contentType,
+      });
+      return callChain(request, opts) as Promise<Res>;
+    },
+    callRequest<Res>(request: Request, opts: CallOptions = {}) {
+      return callChain(request, opts) as Promise<Res>;
+    },
+    stream<Res, Req>(
+      service: string,
+      endpoint: string,
+      body?: Req,
+      opts: CallOptions = {},
+    ): ClientStream<Req, Res> {
+      const request = client.newRequest<Req | undefined>(service, endpoint, body, {
+        contentType: opts.contentType ?? core.defaults.contentType,
+        stream: true,
+      });
+      return new RpcClientStream<Req, Res>(core, request, body !== undefined, opts);
+    },
+    publish(topic, payload, opts: PublishOptions = {}) {
+      const message = client.newMessage(topic, payload, {
+        contentType: opts.contentType ?? core.defaults.contentType,
+      });
+      return publishChain(message, opts);
+    },
+    publishMessage(message: Message, opts: PublishOptions = {}) {
+      return publishChain(message, opts);
+    },
+    service(service, handler, opts) {
+      return createServiceClient(client, service, handler, opts);
+    },
+    async close() {
+      await pool.close();
+      if (!options.selector) await selector.close();
+    },
+  };
+  return client;
+}

@@ -1,0 +1,13 @@
+/**
+ * Building blocks for micro-ts plug-in packages (transports, brokers, registries). Outside
+ * semver: these may change in any release.
+ */
+
+export { ConnectionPool } from "../client/pool.js";
+export { isHopHeader, parseTimeoutHeader, timeoutHeader } from "../rpc/headers.js";
+export { remoteError } from "../rpc/remote-error.js";
+export { AsyncQueue } from "./async-queue.js";
+export type { Deferred } from "./deferred.js";
+export { deferred } from "./deferred.js";
+export { goJson } from "./go-json.js";
+export { abortReason, deadlineSignal, raceSignal, sleep } from "./signals.js";

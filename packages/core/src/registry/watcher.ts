@@ -1,0 +1,45 @@
+import { MicroError } from "../errors/micro-error.js";
+import { AsyncQueue } from "../internal/async-queue.js";
+import type { RegistryEvent, Watcher } from "./registry.js";
+
+/**
+ * Builds a Watcher from a subscribe function: `subscribe(push)` starts delivering events and
+ * returns the function that stops it. Registries share this so every watcher stops the same way.
+ * Events beyond `highWaterMark` unconsumed ones are dropped oldest-last (the watcher never grows
+ * without bound); consumers that fall that far behind should re-list.
+ */
+export function createWatcher(
+  subscribe: (push: (e: RegistryEvent) => void) => () => void,
+  signal?: AbortSignal,
+  highWaterMark = 10_000,
+): Watcher {
+  const queue = new AsyncQueue<RegistryEvent>();
+  let unsubscribe: (() => void) | undefined;
+  const stop = () => {
+    if (queue.closed) return;
+    unsubscribe?.();
+    signal?.removeEventListener("abort", stop);
+    queue.end();
+  };
+  unsubscribe = subscribe((e) => {
+    if (queue.size < highWaterMark) queue.push(e);
+  });
+  if (signal) {
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  }
+  return {
+    async next() {
+      const r = await queue.next();
+      if (r.done) throw MicroError.serviceUnavailable("go.micro.registry", "watcher stopped");
+      return r.value;
+    },
+    stop,
+    [Symbol.asyncIterator]() {
+      return queue;
+    },
+    async [Symbol.asyncDispose]() {
+      stop();
+    },
+  };
+}
