@@ -1,1 +1,17 @@
-export {};
+/**
+ * Shared contract suites: every implementation of a micro-ts interface calls the suite for its
+ * interface from its own test file, with an explicit skip list for what it cannot do.
+ * Launchers for local servers live under `@microts/testing/servers/<backend>`.
+ */
+
+export type { BrokerContractOptions } from "./broker-contract.js";
+export { brokerContract } from "./broker-contract.js";
+export type { CodecContractOptions } from "./codec-contract.js";
+export { codecContract } from "./codec-contract.js";
+export type { SkipRule } from "./internal/suite.js";
+export type { RegistryContractOptions } from "./registry-contract.js";
+export { registryContract } from "./registry-contract.js";
+export type { SelectorContractOptions } from "./selector-contract.js";
+export { selectorContract } from "./selector-contract.js";
+export type { TransportContractOptions } from "./transport-contract.js";
+export { transportContract } from "./transport-contract.js";

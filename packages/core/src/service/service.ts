@@ -142,16 +142,14 @@ export function createService(options: ServiceOptions): Service {
 class MicroService implements Service {
   private opts: ServiceOptions;
   private inner!: { client: Client; server: Server };
-  private readonly handlers: Array<{ handler: object; options: HandlerOptions | undefined }> = [];
-  private readonly subs: Array<{
-    topic: string;
-    fn: SubscriberFunc;
-    options: SubscriberOptions | undefined;
-  }> = [];
+  /** Every handler/subscriber registration, replayed onto a server rebuilt by `init`. */
+  private readonly registrations: Array<(server: Server) => void> = [];
   private initialized = false;
+  private starting: Promise<void> | undefined;
   private started = false;
   private readonly owned = new Set<unknown>();
   readonly client: Client;
+  readonly server: Server;
 
   constructor(options: ServiceOptions) {
     if (!options.name) throw new TypeError("createService: name is required");
@@ -159,6 +157,13 @@ class MicroService implements Service {
     this.fillDefaults();
     this.build();
     this.client = delegatingClient(() => this.inner.client);
+    this.server = recordingServer(
+      () => this.inner.server,
+      (r) => {
+        this.registrations.push(r);
+        r(this.inner.server);
+      },
+    );
   }
 
   get name(): string {
@@ -166,9 +171,6 @@ class MicroService implements Service {
   }
   get options(): Readonly<ServiceOptions> {
     return this.opts;
-  }
-  get server(): Server {
-    return this.inner.server;
   }
 
   private fillDefaults(): void {
@@ -216,15 +218,14 @@ class MicroService implements Service {
       subscriberMiddleware: o.subscriberMiddleware,
       logger: o.logger,
     });
-    for (const h of this.handlers) server.handle(h.handler, h.options);
-    for (const s of this.subs) server.subscribe(s.topic, s.fn, s.options);
+    for (const r of this.registrations) r(server);
     const old = this.inner?.client;
     this.inner = { client, server };
     if (old) void old.close();
   }
 
   async init(options: InitOptions = {}): Promise<void> {
-    if (this.started) throw new Error("init: the service is already running");
+    if (this.started || this.starting) throw new Error("init: the service is already running");
     const { argv = process.argv.slice(2), env = process.env, ...code } = options;
     const cfg = readConfig(argv, env);
     await this.apply(cfg);
@@ -272,19 +273,25 @@ class MicroService implements Service {
   }
 
   handle<T extends object>(handler: T, options?: HandlerOptions<T>): this {
-    this.handlers.push({ handler, options: options as HandlerOptions | undefined });
-    this.inner.server.handle(handler, options);
+    this.server.handle(handler, options);
     return this;
   }
 
   subscribe<T>(topic: string, fn: SubscriberFunc<T>, options?: SubscriberOptions): this {
-    this.subs.push({ topic, fn: fn as SubscriberFunc, options });
-    this.inner.server.subscribe(topic, fn, options);
+    this.server.subscribe(topic, fn, options);
     return this;
   }
 
-  async start(options: IoOptions = {}): Promise<void> {
-    if (this.started) return;
+  start(options: IoOptions = {}): Promise<void> {
+    // Concurrent callers share one start; a failed start can be retried.
+    this.starting ??= this.doStart(options).catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async doStart(options: IoOptions): Promise<void> {
     if (!this.initialized) await this.init();
     for (const h of this.opts.beforeStart ?? []) await h();
     await this.inner.server.start(options);
@@ -293,8 +300,10 @@ class MicroService implements Service {
   }
 
   async stop(options: IoOptions = {}): Promise<void> {
+    if (this.starting) await this.starting.catch(() => {});
     if (!this.started) return;
     this.started = false;
+    this.starting = undefined;
     for (const h of this.opts.beforeStop ?? []) await h();
     await this.inner.server.stop(options);
     await this.inner.client.close();
@@ -342,6 +351,34 @@ class MicroService implements Service {
   toString(): string {
     return "micro";
   }
+}
+
+/**
+ * A server that forwards to whichever server the service currently has, recording handler and
+ * subscriber registrations so a server rebuilt by `init` gets them too.
+ */
+function recordingServer(current: () => Server, record: (r: (server: Server) => void) => void): Server {
+  return {
+    get name() {
+      return current().name;
+    },
+    get address() {
+      return current().address;
+    },
+    get id() {
+      return current().id;
+    },
+    newHandler: (instance, options) => current().newHandler(instance, options),
+    newSubscriber: (topic, fn, options) => current().newSubscriber(topic, fn, options),
+    handle: (handler, options) => record((s) => s.handle(handler, options)),
+    handleFunction: (endpoint, fn, options) => record((s) => s.handleFunction(endpoint, fn, options)),
+    subscribe: (topic, fn, options) => record((s) => s.subscribe(topic, fn, options)),
+    start: (options) => current().start(options),
+    stop: (options) => current().stop(options),
+    register: (options) => current().register(options),
+    deregister: (options) => current().deregister(options),
+    endpoints: () => current().endpoints(),
+  };
 }
 
 /** A client that forwards to whichever client the service currently has. */

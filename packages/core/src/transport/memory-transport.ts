@@ -84,6 +84,7 @@ class MemorySocket implements Socket {
   private readonly inbox: AsyncQueue<Message>;
   private readonly closedD = deferred<Error | undefined>();
   private isClosed = false;
+  private pending: Promise<IteratorResult<Message>> | undefined;
   readonly closed = this.closedD.promise;
 
   constructor(
@@ -112,27 +113,41 @@ class MemorySocket implements Socket {
   }
 
   async recv(options: IoOptions = {}): Promise<Message> {
-    const next = this.inbox.next();
+    // A recv that timed out leaves its read pending; the next recv takes it over, so no message
+    // is handed to a caller that already gave up.
+    this.pending ??= this.inbox.next();
+    const next = this.pending;
     let r: IteratorResult<Message>;
     if (options.signal || options.timeoutMs !== undefined) {
       const d = deadlineSignal(ID, `recv from ${this.remote}`, options.signal, options.timeoutMs);
       try {
         r = await raceSignal(next, d.signal, ID, `recv from ${this.remote}`);
+      } catch (err) {
+        if (!d.signal.aborted) this.pending = undefined;
+        throw err;
       } finally {
         d.cleanup();
       }
     } else {
-      r = await next;
+      try {
+        r = await next;
+      } finally {
+        this.pending = undefined;
+      }
     }
+    this.pending = undefined;
     if (r.done) throw MicroError.serviceUnavailable(ID, `recv from ${this.remote}: connection closed`);
     return r.value;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
     for (;;) {
-      const r = await this.inbox.next();
-      if (r.done) return;
-      yield r.value;
+      try {
+        yield await this.recv();
+      } catch (err) {
+        if (this.isClosed || this.peer.isClosed) return;
+        throw err;
+      }
     }
   }
 

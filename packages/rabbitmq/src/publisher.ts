@@ -1,0 +1,180 @@
+import type { BrokerMessage, PublishOptions } from "@microts/core";
+import { MicroError } from "@microts/core";
+import { abortReason, deadlineSignal, sleep } from "@microts/core/internal";
+import type { Channel, ChannelModel, ConfirmChannel, Options } from "amqplib";
+import type { ConnectionManager } from "./connection-manager.js";
+import { amqpError, ID } from "./errors.js";
+import { toAmqpHeaders } from "./headers.js";
+import { backoffDelay, type ResolvedOptions } from "./options.js";
+
+/** Rejection of a confirm callback when the broker nacked the message: retrying will not help. */
+class NackedError extends Error {}
+
+/**
+ * Publishes over one channel per connection (a confirm channel with `confirmPublish`). A publish
+ * that loses its channel or connection before the confirm is sent again once a channel is back,
+ * until the deadline (so a message may arrive twice: at-least-once). A broker nack rejects at once.
+ */
+export class Publisher {
+  private channel: Promise<Channel | ConfirmChannel> | undefined;
+  private channelConn: ChannelModel | undefined;
+
+  constructor(
+    private readonly manager: ConnectionManager,
+    private readonly opts: ResolvedOptions,
+  ) {}
+
+  async publish(topic: string, message: BrokerMessage, io: PublishOptions = {}): Promise<void> {
+    const what = `publish ${topic}`;
+    if (!topic) throw MicroError.badRequest(ID, "publish: topic is required");
+    const callerBound = io.timeoutMs !== undefined;
+    const { signal, cleanup } = deadlineSignal(
+      ID,
+      what,
+      io.signal,
+      io.timeoutMs ?? this.opts.publishTimeoutMs,
+    );
+    const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
+    const props: Options.Publish = { headers: toAmqpHeaders(message.header) };
+    if (this.opts.persistent) props.deliveryMode = 2;
+    let lastError: unknown;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (signal.aborted) throw abortReason(ID, what, signal);
+        const conn = await this.manager.get(signal);
+        const pending = this.channelFor(conn);
+        try {
+          const ch = await raceAbort(pending, signal);
+          await this.send(ch, topic, body, props, signal);
+          return;
+        } catch (err) {
+          if (err instanceof NackedError) {
+            throw MicroError.serviceUnavailable(ID, `${what}: the broker nacked the message`, { cause: err });
+          }
+          if (err instanceof RangeError) {
+            throw MicroError.badRequest(ID, `${what}: ${err.message}`, { cause: err });
+          }
+          if (signal.aborted) throw abortReason(ID, what, signal);
+          // amqplib throws IllegalOperationError on a channel that is closing: drop it at once.
+          if (err instanceof Error && err.name === "IllegalOperationError") this.forget(pending);
+          lastError = err;
+          this.opts.logger.debug("rabbitmq publish retry", { topic, attempt, error: String(err) });
+          await sleep(Math.min(backoffDelay(attempt, this.opts.reconnect), 1000), signal, ID);
+        }
+      }
+    } catch (err) {
+      const e = MicroError.from(err, ID, 503);
+      // Our own default bound ran out (the caller set none): the broker is unavailable, say 503.
+      if (!callerBound && e.code === 408) {
+        const last =
+          lastError === undefined ? "" : ` (last error: ${amqpError(lastError, "publish").detail})`;
+        throw MicroError.serviceUnavailable(
+          ID,
+          `${what}: not confirmed within ${this.opts.publishTimeoutMs}ms${last}`,
+          { cause: lastError ?? e },
+        );
+      }
+      throw e;
+    } finally {
+      cleanup();
+    }
+  }
+
+  /** Closes the publishing channel; unconfirmed publishes retry on the next connection or time out. */
+  async close(): Promise<void> {
+    const ch = this.channel;
+    this.channel = undefined;
+    this.channelConn = undefined;
+    if (ch) await ch.then((c) => c.close()).catch(() => {});
+  }
+
+  private forget(pending: Promise<Channel | ConfirmChannel>): void {
+    if (this.channel !== pending) return;
+    this.channel = undefined;
+    this.channelConn = undefined;
+    pending.then((c) => c.close()).catch(() => {});
+  }
+
+  /** The channel of `conn`, opened once per connection (and again after it closed). */
+  private channelFor(conn: ChannelModel): Promise<Channel | ConfirmChannel> {
+    if (this.channel && this.channelConn === conn) return this.channel;
+    this.channelConn = conn;
+    const p = (async () => {
+      const ch = this.opts.confirmPublish ? await conn.createConfirmChannel() : await conn.createChannel();
+      ch.on("error", (err: Error) =>
+        this.opts.logger.debug("rabbitmq publish channel error", { error: err.message }),
+      );
+      ch.on("handler-error", () => {});
+      ch.once("close", () => {
+        if (this.channel === p) this.channel = undefined;
+      });
+      // Re-declared on every channel: cheap, and heals an exchange deleted behind our back.
+      const ex = this.opts.exchange;
+      await ch.assertExchange(ex.name, ex.type, { durable: ex.durable });
+      return ch;
+    })();
+    this.channel = p;
+    p.catch(() => {
+      if (this.channel === p) this.channel = undefined;
+    });
+    return p;
+  }
+
+  private send(
+    ch: Channel | ConfirmChannel,
+    topic: string,
+    body: Buffer,
+    props: Options.Publish,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const exchange = this.opts.exchange.name;
+    return raceAbort(
+      new Promise<void>((resolve, reject) => {
+        if (this.opts.confirmPublish) {
+          (ch as ConfirmChannel).publish(exchange, topic, body, props, (err: unknown) => {
+            if (!err) resolve();
+            else if (err instanceof Error && err.message === "message nacked")
+              reject(new NackedError(err.message));
+            else reject(err);
+          });
+          return;
+        }
+        if (ch.publish(exchange, topic, body, props)) return resolve();
+        // Written to amqplib's buffer, which is full: wait until it drains (or the channel dies).
+        const onDrain = () => {
+          ch.off("close", onClose);
+          resolve();
+        };
+        const onClose = () => {
+          ch.off("drain", onDrain);
+          reject(new Error("channel closed before the message was written"));
+        };
+        ch.once("drain", onDrain);
+        ch.once("close", onClose);
+      }),
+      signal,
+    );
+  }
+}
+
+/** Like raceSignal, but keeps the reason raw (the caller maps it). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
