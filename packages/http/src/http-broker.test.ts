@@ -1,0 +1,253 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, request } from "node:http";
+import { describe, test } from "node:test";
+import type { BrokerEvent, MicroError, Registry } from "@microts/core";
+import { createMemoryRegistry, silentLogger } from "@microts/core";
+import { decodeEnvelope, encodeEnvelope } from "./broker-envelope.js";
+import { createHttpBroker } from "./http-broker.js";
+
+/** POSTs like Go's http broker publisher; returns status and body. */
+async function post(
+  address: string,
+  path: string,
+  body: string,
+  method = "POST",
+): Promise<{ status: number; body: string }> {
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(":")),
+    Number(address.slice(address.lastIndexOf(":") + 1)),
+  ];
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host, port, path, method, headers: { "Content-Type": "application/json" } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("http broker: envelope", () => {
+  test("encodes Go's json.Marshal(broker.Message): sorted keys, base64 body, HTML-safe escapes", () => {
+    const text = encodeEnvelope(
+      { b: "2", "Micro-Topic": "t", A: "<&>", "Content-Type": "application/json" },
+      new TextEncoder().encode('{"say":"hi"}\n'),
+    );
+    assert.equal(
+      text,
+      '{"Header":{"A":"\\u003c\\u0026\\u003e","Content-Type":"application/json","Micro-Topic":"t","b":"2"},' +
+        '"Body":"eyJzYXkiOiJoaSJ9Cg=="}',
+    );
+    assert.deepEqual(decodeEnvelope(text).header.A, "<&>");
+  });
+
+  test("decodes case-insensitive field names, null body; rejects bad shapes with 400", () => {
+    assert.deepEqual(decodeEnvelope('{"header":{"X":"1"},"body":null}'), {
+      header: { X: "1" },
+      body: new Uint8Array(0),
+    });
+    for (const bad of [
+      "nope",
+      "[]",
+      '{"Header":{"X":1}}',
+      '{"Header":[]}',
+      '{"Body":"***"}',
+      '{"Body":"abc"}',
+    ]) {
+      assert.throws(() => decodeEnvelope(bad), { code: 400 }, bad);
+    }
+  });
+});
+
+describe("http broker: Go Micro wire behaviour", { timeout: 20_000 }, () => {
+  test("a subscription registers micro.http.broker with Go's node layout, and unsubscribe removes it", async () => {
+    const registry = createMemoryRegistry();
+    const b = createHttpBroker({ registry, logger: silentLogger });
+    const s1 = await b.subscribe("orders", () => {});
+    const s2 = await b.subscribe("orders", () => {}, { queue: "billing" });
+    assert.match(b.address, /^127\.0\.0\.1:\d+$/);
+    const svcs = await registry.getService("micro.http.broker");
+    assert.deepEqual(svcs.map((s) => s.version).sort(), ["billing", "ff.http.broadcast"]);
+    for (const svc of svcs) {
+      const node = svc.nodes[0];
+      assert.match(node?.id ?? "", /^orders-[0-9a-f-]{36}$/);
+      assert.equal(node?.address, b.address);
+      assert.deepEqual(node?.metadata, { secure: "false", broker: "http", topic: "orders" });
+    }
+    await s1.unsubscribe();
+    assert.deepEqual(
+      (await registry.getService("micro.http.broker")).map((s) => s.version),
+      ["billing"],
+    );
+    await s2.unsubscribe();
+    await assert.rejects(registry.getService("micro.http.broker"), { code: 404 });
+    await b.disconnect();
+  });
+
+  test("publish POSTs the envelope to /?id=<node id> with Content-Type application/json", async () => {
+    const registry = createMemoryRegistry();
+    const seen: { method?: string; url?: string; type?: string; body: string }[] = [];
+    const srv = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        seen.push({
+          method: req.method,
+          url: req.url,
+          type: req.headers["content-type"],
+          body: Buffer.concat(chunks).toString(),
+        });
+        res.end();
+      });
+    });
+    srv.listen(0, "127.0.0.1");
+    await once(srv, "listening");
+    const address = `127.0.0.1:${(srv.address() as { port: number }).port}`;
+    // What a Go subscriber registers (one id per broker and topic).
+    await registry.register({
+      name: "micro.http.broker",
+      version: "ff.http.broadcast",
+      endpoints: [],
+      nodes: [
+        {
+          id: "go.events-b1d2 x",
+          address,
+          metadata: { secure: "false", broker: "http", topic: "go.events" },
+        },
+      ],
+    });
+    const pub = createHttpBroker({ registry, logger: silentLogger });
+    await pub.publish("go.events", {
+      header: { "Micro-ID": "42", "Content-Type": "application/json" },
+      body: new TextEncoder().encode("{}\n"),
+    });
+    await waitFor(() => seen.length === 1);
+    assert.deepEqual(seen[0], {
+      method: "POST",
+      url: "/?id=go.events-b1d2%20x",
+      type: "application/json",
+      body: '{"Header":{"Content-Type":"application/json","Micro-ID":"42","Micro-Topic":"go.events"},"Body":"e30K"}',
+    });
+    await pub.disconnect();
+    srv.close();
+  });
+
+  test("the subscriber server answers like Go's: 405, 400, 500, 200 and dispatches by ?id=", async () => {
+    const registry = createMemoryRegistry();
+    const b = createHttpBroker({ registry, logger: silentLogger });
+    const got: BrokerEvent[] = [];
+    await b.subscribe("t", (e) => {
+      got.push(e);
+    });
+    const [svc] = await registry.getService("micro.http.broker");
+    const id = svc?.nodes[0]?.id as string;
+    const envelope = '{"Header":{"Micro-Topic":"t","X":"1"},"Body":"aGk="}';
+
+    assert.equal((await post(b.address, "/", "", "GET")).status, 405);
+    const malformed = await post(b.address, `/?id=${id}`, "{not json");
+    assert.equal(malformed.status, 400);
+    assert.equal(JSON.parse(malformed.body).code, 400);
+    assert.equal((await post(b.address, `/?id=${id}`, '{"Header":{},"Body":""}')).status, 500);
+    assert.deepEqual(await post(b.address, "/?id=someone-else", envelope), { status: 200, body: "" });
+    assert.equal(got.length, 0);
+    assert.deepEqual(await post(b.address, `/?id=${encodeURIComponent(id)}`, envelope), {
+      status: 200,
+      body: "",
+    });
+    assert.equal(got.length, 1);
+    assert.equal(got[0]?.topic, "t");
+    assert.deepEqual(got[0]?.message.header, { "Micro-Topic": "t", X: "1" });
+    assert.equal(new TextDecoder().decode(got[0]?.message.body), "hi");
+    await b.disconnect();
+  });
+
+  test("undeliverable messages: publish resolves, onDeliveryError reports them", async () => {
+    const registry: Registry = createMemoryRegistry();
+    const errors: [MicroError, string][] = [];
+    // A registered subscriber whose process is gone: connection refused.
+    const gone = createServer();
+    gone.listen(0, "127.0.0.1");
+    await once(gone, "listening");
+    const address = `127.0.0.1:${(gone.address() as { port: number }).port}`;
+    gone.close();
+    await registry.register({
+      name: "micro.http.broker",
+      version: "ff.http.broadcast",
+      endpoints: [],
+      nodes: [{ id: "dead-1", address, metadata: { secure: "false", broker: "http", topic: "dead" } }],
+    });
+    const pub = createHttpBroker({
+      registry,
+      logger: silentLogger,
+      onDeliveryError: (e, t) => errors.push([e, t]),
+    });
+    await pub.publish("dead", { header: {}, body: new Uint8Array([1]) });
+    await pub.publish("nobody-listens", { header: {}, body: new Uint8Array([1]) });
+    await waitFor(() => errors.length === 1);
+    assert.equal(errors[0]?.[0].code, 503);
+    assert.equal(errors[0]?.[1], "dead");
+    await pub.disconnect();
+  });
+
+  test("a handler error goes to the subscription's onError; the next message still arrives", async () => {
+    const registry = createMemoryRegistry();
+    const sub = createHttpBroker({ registry, logger: silentLogger });
+    const pub = createHttpBroker({ registry, logger: silentLogger });
+    const errors: unknown[] = [];
+    const got: string[] = [];
+    await sub.subscribe(
+      "e",
+      (ev) => {
+        const s = new TextDecoder().decode(ev.message.body);
+        if (s === "bad") throw new Error("nope");
+        got.push(s);
+      },
+      { onError: (e) => errors.push(e) },
+    );
+    await pub.publish("e", { header: {}, body: new TextEncoder().encode("bad") });
+    await pub.publish("e", { header: {}, body: new TextEncoder().encode("good") });
+    await waitFor(() => got.length === 1);
+    assert.equal((errors[0] as Error).message, "nope");
+    await pub.disconnect();
+    await sub.disconnect();
+  });
+
+  test("a registry without the broker service at first: a later subscriber is found (cache refresh on miss)", async () => {
+    const registry = createMemoryRegistry();
+    const pub = createHttpBroker({ registry, logger: silentLogger, cacheTtlMs: 60_000 });
+    const sub = createHttpBroker({ registry, logger: silentLogger });
+    await pub.publish("late", { header: {}, body: new Uint8Array() });
+    const got: number[] = [];
+    await sub.subscribe("late", () => {
+      got.push(1);
+    });
+    await pub.publish("late", { header: {}, body: new Uint8Array() });
+    await waitFor(() => got.length === 1);
+    // A second subscriber on the same topic appears while the cache is fresh: the watch drops it.
+    await sub.subscribe("late", () => {
+      got.push(2);
+    });
+    await pub.publish("late", { header: {}, body: new Uint8Array() });
+    await waitFor(() => got.length === 3);
+    assert.deepEqual(got.sort(), [1, 1, 2]);
+    await pub.disconnect();
+    await sub.disconnect();
+  });
+
+  test("createHttpBroker without a registry is a 400", () => {
+    assert.throws(() => createHttpBroker({} as Parameters<typeof createHttpBroker>[0]), { code: 400 });
+  });
+});

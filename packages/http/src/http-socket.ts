@@ -1,0 +1,295 @@
+import type { Socket as NetSocket } from "node:net";
+import type { IoOptions, Message, Socket } from "@microts/core";
+import { MicroError, statusOf } from "@microts/core";
+import { deadlineSignal, deferred, raceSignal } from "@microts/core/internal";
+import { formatHostPort } from "./address.js";
+import { HttpParser, type ParserSink } from "./http-parser.js";
+import { errorResponse, requestHead, responseHead } from "./http-writer.js";
+import { Inbox } from "./inbox.js";
+
+const ID = "go.micro.transport";
+/** Messages buffered per socket before reading from the network pauses. */
+const INBOX_HIGH_WATER = 256;
+/** How long a closing connection may linger half-closed before it is destroyed (ms). */
+const LINGER_MS = 2_000;
+
+/** Per-connection settings, resolved from the transport options. */
+export interface SocketConfig {
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  /** 0 disables the timeout. */
+  headerTimeoutMs: number;
+}
+
+type Item = Message | MicroError;
+
+/**
+ * One HTTP/1.1 connection carrying Go Micro transport messages. The client side writes each
+ * message as a `POST /` request and reads an open-ended sequence of responses; the server side
+ * reads requests and writes `200 OK` responses. Sends and receives are independent.
+ *
+ * Writes issued in the same tick are coalesced into one `writev` (cork until the next tick).
+ * Malformed, oversize or stalled input closes the connection; the error (400, 413, 408) is what
+ * pending and later `recv` calls reject with. A lost connection is a 503.
+ */
+export class HttpSocket implements Socket, ParserSink {
+  readonly local: string;
+  readonly remote: string;
+  readonly closed: Promise<Error | undefined>;
+  private readonly resolveClosed: (e: Error | undefined) => void;
+  private readonly inbox: Inbox<Item>;
+  private readonly parser: HttpParser;
+  private readonly role: "client" | "server";
+  private isClosed = false;
+  private corked = false;
+  private drainWait: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private headStart = 0;
+  private lastData = 0;
+  private completed = 0;
+
+  constructor(
+    private readonly sock: NetSocket,
+    role: "client" | "server",
+    private readonly cfg: SocketConfig,
+    /** Client side: the `Host` header value. */
+    private readonly host = "",
+  ) {
+    this.role = role;
+    this.local = formatHostPort(sock.localAddress, sock.localPort);
+    this.remote = formatHostPort(sock.remoteAddress, sock.remotePort);
+    const d = deferred<Error | undefined>();
+    this.closed = d.promise;
+    this.resolveClosed = d.resolve;
+    this.inbox = new Inbox<Item>(INBOX_HIGH_WATER, () => sock.resume());
+    this.parser = new HttpParser(role === "server" ? "request" : "response", cfg, this);
+    sock.on("data", (chunk: Buffer) => this.onData(chunk));
+    sock.on("end", () => this.onEnd());
+    sock.on("error", (err: Error) => this.onSocketError(err));
+    sock.on("close", () => this.onSocketClose());
+  }
+
+  async send(message: Message, options?: IoOptions): Promise<void> {
+    const sock = this.sock;
+    if (this.isClosed || !sock.writable) {
+      throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
+    }
+    const head = this.role === "client" ? requestHead(this.host, message) : responseHead(message);
+    if (!this.corked) {
+      this.corked = true;
+      sock.cork();
+      process.nextTick(flushSocket, this);
+    }
+    let ok = sock.write(head, "utf8");
+    if (message.body.length > 0) ok = sock.write(message.body);
+    if (!ok) await this.waitDrain(options);
+  }
+
+  async recv(options?: IoOptions): Promise<Message> {
+    let item: Item | undefined;
+    if (options?.signal !== undefined || options?.timeoutMs !== undefined) {
+      const what = `recv from ${this.remote}`;
+      const d = deadlineSignal(ID, what, options.signal, options.timeoutMs);
+      try {
+        item = await this.inbox.next(d.signal, ID, what);
+      } finally {
+        d.cleanup();
+      }
+    } else {
+      item = await this.inbox.next();
+    }
+    if (item === undefined) {
+      throw MicroError.serviceUnavailable(ID, `recv from ${this.remote}: connection closed`);
+    }
+    if (item instanceof MicroError) throw item;
+    return item;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    const inbox = this.inbox;
+    return {
+      next: () => inbox.next().then(iterResult),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.markClosed(undefined);
+    // end() flushes corked writes, then sends FIN; a peer that never closes is cut off later.
+    this.sock.end();
+    setTimeout(destroySocket, LINGER_MS, this.sock).unref();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Writes what was corked during this tick. */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.sock.uncork();
+  }
+
+  // ---- ParserSink -------------------------------------------------------------------------
+
+  onMessage(header: Record<string, string>, body: Uint8Array, status: number, reason: string): void {
+    this.completed++;
+    let item: Item;
+    if (this.role === "client" && status !== 200) {
+      // Go's client: a non-200 response is a transport error "<Status>: <body>".
+      const text = Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8");
+      item = MicroError.internalServerError(
+        "go.micro.client.transport",
+        `${status}${reason ? ` ${reason}` : ""}: ${text}`,
+      );
+    } else {
+      item = { header, body };
+    }
+    if (!this.inbox.push(item)) this.sock.pause();
+  }
+
+  onError(error: MicroError): void {
+    this.protocolError(error);
+  }
+
+  // ---- connection events ------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    const before = this.completed;
+    this.parser.push(chunk);
+    const timeout = this.cfg.headerTimeoutMs;
+    if (timeout <= 0 || this.isClosed) return;
+    if (this.parser.busy) {
+      const now = Date.now();
+      this.lastData = now;
+      if (this.timer === undefined || this.completed !== before) {
+        if (this.timer !== undefined) clearTimeout(this.timer);
+        this.headStart = now;
+        this.timer = setTimeout(onTimer, timeout, this);
+        this.timer.unref();
+      }
+    } else if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** The read timer fired: the header block must be complete within the timeout of its first
+   *  byte; a body must keep arriving (no gap longer than the timeout). */
+  checkTimeout(): void {
+    this.timer = undefined;
+    if (this.isClosed || !this.parser.busy) return;
+    const timeout = this.cfg.headerTimeoutMs;
+    const since = this.parser.inHead ? this.headStart : this.lastData;
+    const left = since + timeout - Date.now();
+    if (left > 0) {
+      this.timer = setTimeout(onTimer, left, this);
+      this.timer.unref();
+      return;
+    }
+    const what = this.role === "server" ? "request" : "response";
+    const part = this.parser.inHead ? "header" : "body";
+    this.protocolError(
+      MicroError.timeout(ID, `timed out after ${timeout}ms reading a ${what} ${part} from ${this.remote}`),
+    );
+  }
+
+  private onEnd(): void {
+    if (this.parser.end()) {
+      this.fail(
+        MicroError.serviceUnavailable(ID, `connection closed by ${this.remote} in the middle of a message`),
+      );
+    } else {
+      this.inbox.end();
+    }
+  }
+
+  private onSocketError(err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    this.fail(
+      MicroError.serviceUnavailable(ID, `connection to ${this.remote} lost: ${code ?? err.message}`, {
+        cause: err,
+      }),
+    );
+  }
+
+  private onSocketClose(): void {
+    this.parser.stop();
+    this.markClosed(undefined);
+  }
+
+  /** Input we cannot accept: fail the socket, tell a client why (best effort), close. */
+  private protocolError(error: MicroError): void {
+    if (this.isClosed) return;
+    this.fail(error);
+    const sock = this.sock;
+    if (this.role === "server" && sock.writable) {
+      sock.end(errorResponse(error.code, statusOf(error.code) || "Bad Request", error.detail));
+      setTimeout(destroySocket, LINGER_MS, sock).unref();
+    } else {
+      sock.destroy();
+    }
+  }
+
+  private fail(error: MicroError): void {
+    this.inbox.fail(error);
+    this.markClosed(error);
+  }
+
+  private markClosed(error: Error | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.parser.stop();
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.inbox.end();
+    this.resolveClosed(error);
+  }
+
+  private waitDrain(options: IoOptions | undefined): Promise<void> {
+    const sock = this.sock;
+    if (this.drainWait === undefined) {
+      this.drainWait = new Promise<void>((resolve) => {
+        const done = () => {
+          sock.off("drain", done);
+          sock.off("close", done);
+          this.drainWait = undefined;
+          resolve();
+        };
+        sock.on("drain", done);
+        sock.on("close", done);
+      });
+    }
+    const wait = this.drainWait.then(() => {
+      if (sock.destroyed && this.isClosed && !sock.writableFinished) {
+        throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
+      }
+    });
+    if (options?.signal === undefined && options?.timeoutMs === undefined) return wait;
+    const what = `send to ${this.remote}`;
+    const d = deadlineSignal(ID, what, options.signal, options.timeoutMs);
+    return raceSignal(wait, d.signal, ID, what).finally(d.cleanup);
+  }
+}
+
+function flushSocket(s: HttpSocket): void {
+  s.flush();
+}
+
+function onTimer(s: HttpSocket): void {
+  s.checkTimeout();
+}
+
+function destroySocket(sock: NetSocket): void {
+  sock.destroy();
+}
+
+function iterResult(item: Item | undefined): IteratorResult<Message> {
+  if (item === undefined) return { done: true, value: undefined };
+  if (item instanceof MicroError) throw item;
+  return { done: false, value: item };
+}
