@@ -1,67 +1,81 @@
-// The greeter demo: a service with a handler and a subscriber, and a second service that calls
-// it, streams from it and publishes an event to it. Prints what happened and exits 0.
-import {
-  createMemoryBroker,
-  createMemoryRegistry,
-  createMemoryTransport,
-  createService,
-} from "@microts/core";
-import { Greeter, type HelloResponse, type UserCreated } from "./greeter.js";
+// The greeter demo: starts the greeter service as its own process, then, as a second service,
+// finds it through the registry, calls it, streams from it and publishes an event to it.
+// Prints what happened, stops the greeter with SIGTERM and exits 0 when both stopped cleanly.
+//
+// createService's default stack: mDNS registry (on loopback), HTTP transport, HTTP broker, so
+// there is no server to install.
+// Override with the usual variables, e.g. MICRO_REGISTRY=etcd MICRO_BROKER=nats npm start.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { createService, MicroError } from "@microts/core";
+import type { Greeter, HelloResponse } from "./greeter.js";
 
-// One registry, broker and transport shared by both services (in-process for now).
-const stack = {
-  registry: createMemoryRegistry(),
-  broker: createMemoryBroker(),
-  transport: createMemoryTransport(),
-};
+process.env.MICRO_LOG_LEVEL ??= "warn";
 
-let gotEvent!: (evt: UserCreated) => void;
-const received = new Promise<UserCreated>((resolve) => {
+const child = spawn(
+  process.execPath,
+  [...process.execArgv, new URL("./service.ts", import.meta.url).pathname],
+  {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: process.env,
+  },
+);
+const childExit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+let gotEvent!: () => void;
+const eventSeen = new Promise<void>((resolve) => {
   gotEvent = resolve;
 });
+createInterface({ input: child.stdout }).on("line", (line) => {
+  console.log(line);
+  if (line.startsWith("event:")) gotEvent();
+});
 
-const greeter = createService({ name: "greeter", version: "1.0.0", ...stack });
-greeter.handle(new Greeter());
-greeter.subscribe<UserCreated>(
-  "user.created",
-  async (evt, ctx) => {
-    console.log(`event:  ${ctx.endpoint} ${JSON.stringify(evt)}`);
-    gotEvent(evt);
-  },
-  { queue: "greeter" },
-);
+const within = <T>(ms: number, what: string, p: Promise<T>) =>
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms),
+    ),
+  ]);
 
-const caller = createService({ name: "caller", ...stack });
-
-const stop = new AbortController();
-const running = greeter.run({ signal: stop.signal });
-await greeter.start();
-
+const caller = createService({ name: "caller" });
+let failed = false;
 try {
-  const rsp = await caller.client.call<HelloResponse>(
-    "greeter",
-    "Greeter.Hello",
-    { name: "Ada" },
-    { timeoutMs: 2000 },
-  );
+  await caller.start();
+  // The greeter registers itself a moment after starting: ask until the registry knows it.
+  let rsp: HelloResponse | undefined;
+  for (let i = 0; !rsp; i++) {
+    try {
+      rsp = await caller.client.call<HelloResponse>(
+        "greeter",
+        "Greeter.Hello",
+        { name: "Ada" },
+        { timeoutMs: 2000 },
+      );
+    } catch (err) {
+      if (i >= 50 || !(err instanceof MicroError) || child.exitCode !== null) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   console.log(`call:   Greeter.Hello -> ${rsp.msg}`);
 
-  const g = caller.client.service<Greeter>("greeter", "Greeter");
-  const typed = await g.hello({ name: "Grace" });
-  console.log(`typed:  greeter.hello -> ${typed.msg}`);
+  const greeter = caller.client.service<Greeter>("greeter", "Greeter");
+  console.log(`typed:  greeter.hello -> ${(await greeter.hello({ name: "Grace" })).msg}`);
 
   const seq: number[] = [];
-  for await (const m of g.count({ n: 3 })) seq.push(m.i);
+  for await (const m of greeter.count({ n: 3 })) seq.push(m.i);
   console.log(`stream: Greeter.Count -> ${seq.join(", ")}`);
 
   await caller.client.publish("user.created", { id: 1, name: "Ada" });
-  await Promise.race([
-    received,
-    new Promise((_, reject) => setTimeout(() => reject(new Error("no event within 5 s")), 5000)),
-  ]);
+  await within(10_000, "event", eventSeen);
+} catch (err) {
+  failed = true;
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
-  stop.abort();
-  await running;
   await caller.stop();
+  child.kill("SIGTERM");
 }
-console.log("done:   both services stopped cleanly");
+const [code, signal] = await within(15_000, "greeter stop", childExit);
+console.log(`done:   greeter process exited with ${signal ?? `code ${code}`}; caller stopped`);
+process.exit(failed || code !== 0 ? 1 : 0);

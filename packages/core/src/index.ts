@@ -103,7 +103,7 @@ export type {
 export type { PluginChoice, ServiceConfig } from "./service/config.js";
 export { readConfig } from "./service/config.js";
 export { parseDuration } from "./service/duration.js";
-export type { PluginFactory, PluginTable } from "./service/plugins.js";
+export type { PluginConfig, PluginFactory, PluginTable } from "./service/plugins.js";
 export { defaultPlugins, loadPlugin } from "./service/plugins.js";
 export type { Hook, InitOptions, RunOptions, Service, ServiceOptions } from "./service/service.js";
 // Service

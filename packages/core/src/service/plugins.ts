@@ -6,8 +6,17 @@ import type { Registry } from "../registry/registry.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
 import type { Transport } from "../transport/transport.js";
 
-/** Builds a plugin from its configured address (undefined: the plugin's default). */
-export type PluginFactory<T> = (config: { address?: string | undefined }) => T | Promise<T>;
+/**
+ * Builds a plugin from its configured address (undefined: the plugin's default). Brokers and
+ * transports also get the service's registry (the HTTP broker finds subscribers through it).
+ */
+export type PluginFactory<T> = (config: PluginConfig) => T | Promise<T>;
+
+/** What a plugin factory is given. */
+export interface PluginConfig {
+  address?: string | undefined;
+  registry?: Registry | undefined;
+}
 
 /** Name → factory, per interface: what `--registry`, `--broker` and `--transport` choose from. */
 export interface PluginTable {
@@ -38,9 +47,10 @@ function lazy<T>(pkg: string, factory: string): PluginFactory<T> {
     if (typeof fn !== "function") {
       throw MicroError.internalServerError("go.micro.service", `${pkg} does not export ${factory}`);
     }
-    return (fn as (c: { address?: string }) => T | Promise<T>)(
-      config.address ? { address: config.address } : {},
-    );
+    const options: PluginConfig = {};
+    if (config.address) options.address = config.address;
+    if (config.registry) options.registry = config.registry;
+    return (fn as (c: PluginConfig) => T | Promise<T>)(options);
   };
 }
 
@@ -77,12 +87,12 @@ export async function loadPlugin<K extends keyof PluginTable>(
   table: PluginTable,
   kind: K,
   name: string,
-  address: string | undefined,
+  config: PluginConfig,
 ): Promise<Awaited<ReturnType<PluginTable[K][string]>>> {
   const factory = table[kind][name];
   if (!factory) {
     const known = Object.keys(table[kind]).sort().join(", ");
     throw MicroError.badRequest("go.micro.service", `unknown ${kind} "${name}" (known: ${known})`);
   }
-  return (await factory({ address })) as Awaited<ReturnType<PluginTable[K][string]>>;
+  return (await factory(config)) as Awaited<ReturnType<PluginTable[K][string]>>;
 }

@@ -3,12 +3,14 @@ import { createMemoryBroker } from "../broker/memory-broker.js";
 import type {
   Backoff,
   CallMiddleware,
+  CallOptions,
   Client,
   ClientStream,
   PublishMiddleware,
   RetryPolicy,
 } from "../client/client.js";
 import { createClient } from "../client/rpc-client.js";
+import { createServiceClient } from "../client/service-client.js";
 import type { Codec } from "../codec/codec.js";
 import type { IoOptions } from "../context/call-options.js";
 import { createConsoleLogger, type Logger } from "../logger/logger.js";
@@ -46,11 +48,15 @@ export interface ServiceOptions {
   advertise?: string | undefined;
   /** Instance id. Default: a random UUID. */
   id?: string | undefined;
-  /** Default: a memory registry of this service's own (pass one instance to services that must meet). */
+  /**
+   * Default: the configured one (`--registry`, `MICRO_REGISTRY`), else the mDNS registry
+   * (`@microts/mdns`, loopback unless configured otherwise). Pass one memory registry to
+   * several in-process services to let them meet without a network.
+   */
   registry?: Registry | undefined;
-  /** Default: a memory broker of this service's own. */
+  /** Default: the configured one (`--broker`, `MICRO_BROKER`), else the HTTP broker (`@microts/http`). */
   broker?: Broker | undefined;
-  /** Default: a memory transport of this service's own. */
+  /** Default: the configured one (`--transport`, `MICRO_TRANSPORT`), else the HTTP transport (`@microts/http`). */
   transport?: Transport | undefined;
   /** Default: `createSelector({ registry })`. */
   selector?: Selector | undefined;
@@ -134,6 +140,9 @@ export interface Service extends AsyncDisposable {
   toString(): string;
 }
 
+/** What a service uses for a part that neither the code nor the configuration chose. */
+const defaultStack = { registry: "mdns", broker: "http", transport: "http" } as const;
+
 /** Creates a service. Nothing listens or connects until `start` or `run`. */
 export function createService(options: ServiceOptions): Service {
   return new MicroService(options);
@@ -145,6 +154,8 @@ class MicroService implements Service {
   /** Every handler/subscriber registration, replayed onto a server rebuilt by `init`. */
   private readonly registrations: Array<(server: Server) => void> = [];
   private initialized = false;
+  private initializing: Promise<void> | undefined;
+  private readonly defaulted = new Set<"registry" | "broker" | "transport">();
   private starting: Promise<void> | undefined;
   private started = false;
   private readonly owned = new Set<unknown>();
@@ -156,7 +167,10 @@ class MicroService implements Service {
     this.opts = { ...options };
     this.fillDefaults();
     this.build();
-    this.client = delegatingClient(() => this.inner.client);
+    this.client = delegatingClient(
+      () => this.inner.client,
+      () => this.ready(),
+    );
     this.server = recordingServer(
       () => this.inner.server,
       (r) => {
@@ -173,8 +187,15 @@ class MicroService implements Service {
     return this.opts;
   }
 
+  /**
+   * Until `init` resolves the real parts, memory stand-ins let the client and server be built;
+   * `init` replaces every stand-in by the configured or default plugin.
+   */
   private fillDefaults(): void {
     const o = this.opts;
+    if (!o.registry) this.defaulted.add("registry");
+    if (!o.broker) this.defaulted.add("broker");
+    if (!o.transport) this.defaulted.add("transport");
     o.registry ??= this.own(createMemoryRegistry());
     o.broker ??= this.own(createMemoryBroker());
     o.transport ??= this.own(createMemoryTransport());
@@ -253,17 +274,40 @@ class MicroService implements Service {
     if (cfg.clientPoolSize !== undefined) c.poolSize = cfg.clientPoolSize;
     if (cfg.clientPoolTtlMs !== undefined) c.poolTtlMs = cfg.clientPoolTtlMs;
     o.client = c;
-    if (cfg.registry?.name) {
-      o.registry = this.own(await loadPlugin(plugins, "registry", cfg.registry.name, cfg.registry.address));
+    // Parts the code did not pass come from the configuration, else from the default stack:
+    // mDNS registry, HTTP transport and HTTP broker (no server needed).
+    const pick = (
+      kind: "registry" | "broker" | "transport",
+      chosen: { name: string; address?: string | undefined } | undefined,
+    ) =>
+      chosen?.name
+        ? chosen
+        : this.defaulted.has(kind)
+          ? { name: defaultStack[kind], address: undefined }
+          : undefined;
+    const registry = pick("registry", cfg.registry);
+    if (registry) {
+      o.registry = this.own(
+        await loadPlugin(plugins, "registry", registry.name, { address: registry.address }),
+      );
       o.selector = undefined;
     }
-    if (cfg.broker?.name)
-      o.broker = this.own(await loadPlugin(plugins, "broker", cfg.broker.name, cfg.broker.address));
-    if (cfg.transport?.name) {
-      o.transport = this.own(
-        await loadPlugin(plugins, "transport", cfg.transport.name, cfg.transport.address),
+    const broker = pick("broker", cfg.broker);
+    if (broker) {
+      o.broker = this.own(
+        await loadPlugin(plugins, "broker", broker.name, { address: broker.address, registry: o.registry }),
       );
     }
+    const transport = pick("transport", cfg.transport);
+    if (transport) {
+      o.transport = this.own(
+        await loadPlugin(plugins, "transport", transport.name, {
+          address: transport.address,
+          registry: o.registry,
+        }),
+      );
+    }
+    this.defaulted.clear();
   }
 
   /** Marks a part this service created, so `stop` closes it. */
@@ -282,6 +326,15 @@ class MicroService implements Service {
     return this;
   }
 
+  /** Runs `init` once with defaults when the program did not call it. */
+  private ready(): Promise<void> {
+    if (this.initialized) return Promise.resolve();
+    this.initializing ??= this.init().finally(() => {
+      this.initializing = undefined;
+    });
+    return this.initializing;
+  }
+
   start(options: IoOptions = {}): Promise<void> {
     // Concurrent callers share one start; a failed start can be retried.
     this.starting ??= this.doStart(options).catch((err: unknown) => {
@@ -292,7 +345,7 @@ class MicroService implements Service {
   }
 
   private async doStart(options: IoOptions): Promise<void> {
-    if (!this.initialized) await this.init();
+    await this.ready();
     for (const h of this.opts.beforeStart ?? []) await h();
     await this.inner.server.start(options);
     this.started = true;
@@ -381,27 +434,62 @@ function recordingServer(current: () => Server, record: (r: (server: Server) => 
   };
 }
 
-/** A client that forwards to whichever client the service currently has. */
-function delegatingClient(current: () => Client): Client {
+/**
+ * A client that forwards to whichever client the service currently has, after the service has
+ * resolved its parts (`ready`), so a program that only calls never talks to stand-ins.
+ */
+function delegatingClient(current: () => Client, ready: () => Promise<void>): Client {
   return {
     get name() {
       return current().name;
     },
-    call: (service, endpoint, body, options) => current().call(service, endpoint, body, options),
-    callRequest: (request, options) => current().callRequest(request, options),
-    stream: <Res, Req>(
-      service: string,
-      endpoint: string,
-      body?: Req,
-      options?: Parameters<Client["stream"]>[3],
-    ) => current().stream<Res, Req>(service, endpoint, body, options) as ClientStream<Req, Res>,
-    publish: (topic, payload, options) => current().publish(topic, payload, options),
-    publishMessage: (message, options) => current().publishMessage(message, options),
+    call: async (service, endpoint, body, options) => {
+      await ready();
+      return current().call(service, endpoint, body, options);
+    },
+    callRequest: async (request, options) => {
+      await ready();
+      return current().callRequest(request, options);
+    },
+    stream: <Res, Req>(service: string, endpoint: string, body?: Req, options?: CallOptions) =>
+      lazyStream<Req, Res>(ready().then(() => current().stream<Res, Req>(service, endpoint, body, options))),
+    publish: async (topic, payload, options) => {
+      await ready();
+      return current().publish(topic, payload, options);
+    },
+    publishMessage: async (message, options) => {
+      await ready();
+      return current().publishMessage(message, options);
+    },
     newRequest: (service, endpoint, body, options) => current().newRequest(service, endpoint, body, options),
     newMessage: (topic, payload, options) => current().newMessage(topic, payload, options),
     service(service, handler, options) {
-      return current().service(service, handler, options);
+      return createServiceClient(this, service, handler, options);
     },
     close: () => current().close(),
+  };
+}
+
+/** A stream whose every operation first waits for the real stream. */
+function lazyStream<Req, Res>(inner: Promise<ClientStream<Req, Res>>): ClientStream<Req, Res> {
+  inner.catch(() => {}); // surfaced by the first operation
+  let request: ClientStream<Req, Res>["request"] | undefined;
+  void inner.then((s) => {
+    request = s.request;
+  });
+  return {
+    get request() {
+      if (!request) throw new Error("stream.request is available after the first operation");
+      return request;
+    },
+    send: async (m) => (await inner).send(m),
+    closeSend: async () => (await inner).closeSend(),
+    recv: async () => (await inner).recv(),
+    response: async () => (await inner).response(),
+    close: async () => (await inner.catch(() => undefined))?.close(),
+    async *[Symbol.asyncIterator]() {
+      yield* await inner;
+    },
+    [Symbol.asyncDispose]: async () => (await inner.catch(() => undefined))?.close(),
   };
 }
