@@ -1,1 +1,2 @@
-export {};
+export type { MqttBrokerOptions } from "./mqtt-broker.js";
+export { createMqttBroker } from "./mqtt-broker.js";

@@ -1,1 +1,2 @@
-export {};
+export type { RedisBrokerOptions } from "./redis-broker.js";
+export { createRedisBroker } from "./redis-broker.js";
