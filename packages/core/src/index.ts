@@ -55,6 +55,8 @@ export { createConsoleLogger, silentLogger } from "./logger/logger.js";
 export type { MetadataInit } from "./metadata/metadata.js";
 // Metadata and context
 export { Metadata } from "./metadata/metadata.js";
+export type { CacheRegistry, CacheRegistryOptions } from "./registry/cache-registry.js";
+export { createCacheRegistry } from "./registry/cache-registry.js";
 export type { MemoryRegistryOptions } from "./registry/memory-registry.js";
 export { createMemoryRegistry } from "./registry/memory-registry.js";
 // Registry
@@ -78,8 +80,8 @@ export { filterEndpoint, filterLabel, filterVersion } from "./selector/filters.j
 export type { SelectorOptions } from "./selector/registry-selector.js";
 export { createSelector } from "./selector/registry-selector.js";
 // Selector
-export type { Filter, Next, SelectOptions, Selector, Strategy } from "./selector/selector.js";
-export { random, roundRobin } from "./selector/strategies.js";
+export type { Filter, Next, NodeStats, SelectOptions, Selector, Strategy } from "./selector/selector.js";
+export { leastOutstanding, random, roundRobin } from "./selector/strategies.js";
 export { describe } from "./server/handler.js";
 export type { ServerOptions } from "./server/rpc-server.js";
 export { createServer } from "./server/rpc-server.js";

@@ -41,3 +41,41 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Bac
     return jitter ? Math.random() * d : d;
   };
 }
+
+/** Options for {@link RetryBudget}. */
+export interface RetryBudgetOptions {
+  /** Retries allowed per call made, on average. Default 0.2 (at most one retry per five calls). */
+  ratio?: number;
+  /** Retries always allowed, even with little traffic. Default 10. */
+  minRetries?: number;
+}
+
+/**
+ * Caps retries so that during an outage they cannot multiply the load: every call deposits
+ * `ratio` tokens (up to `minRetries + 100 × ratio`), every retry spends one, and a retry
+ * without a token is not made (the caller gets the error it had).
+ */
+export class RetryBudget {
+  private tokens: number;
+  private readonly ratio: number;
+  private readonly cap: number;
+
+  constructor(options: RetryBudgetOptions = {}) {
+    this.ratio = options.ratio ?? 0.2;
+    const min = options.minRetries ?? 10;
+    this.cap = min + 100 * this.ratio;
+    this.tokens = min;
+  }
+
+  /** Records a call. */
+  deposit(): void {
+    this.tokens = Math.min(this.cap, this.tokens + this.ratio);
+  }
+
+  /** Takes a token for a retry; false when the budget is spent. */
+  withdraw(): boolean {
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

@@ -6,7 +6,7 @@ import { abortReason, raceSignal, sleep } from "../internal/signals.js";
 import type { Logger } from "../logger/logger.js";
 import { silentLogger } from "../logger/logger.js";
 import type { Metadata } from "../metadata/metadata.js";
-import type { Node, Registry } from "../registry/registry.js";
+import type { Node, Registry, Service } from "../registry/registry.js";
 import { EOS, getHeader, Header, timeoutHeader } from "../rpc/headers.js";
 import { remoteError } from "../rpc/remote-error.js";
 import { createSelector } from "../selector/registry-selector.js";
@@ -32,7 +32,7 @@ import type {
 } from "./client.js";
 import { RpcClientStream } from "./client-stream.js";
 import { ConnectionPool, type PoolOptions } from "./pool.js";
-import { exponentialBackoff, retryIfNotDelivered } from "./retry.js";
+import { exponentialBackoff, RetryBudget, type RetryBudgetOptions, retryIfNotDelivered } from "./retry.js";
 import { createServiceClient } from "./service-client.js";
 
 /** Options for {@link createClient}. */
@@ -57,6 +57,8 @@ export interface ClientOptions {
   retry?: RetryPolicy | undefined;
   /** Delay before each retry. Default exponential, 100 ms base, 5 s cap, full jitter. */
   backoff?: Backoff | undefined;
+  /** Caps retries to a share of calls (default: 0.2 retries per call, at least 10). `false`: no cap. */
+  retryBudget?: RetryBudgetOptions | false | undefined;
   /** Connection pool (size 100 per address, TTL 60 s, dial timeout 5 s). */
   pool?: PoolOptions | undefined;
   /** Call middleware, outermost first (runs once per call, around retries). */
@@ -111,6 +113,7 @@ export function createClient(options: ClientOptions): Client {
   const codecs = createCodecTable(options.codecs);
   const pool = new ConnectionPool(options.transport, options.pool);
   const logger = options.logger ?? silentLogger;
+  const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
   let seq = 0;
   const core: ClientCore = {
     transport: options.transport,
@@ -217,10 +220,13 @@ export function createClient(options: ClientOptions): Client {
       const retry = opts.retry ?? core.defaults.retry;
       const backoff = opts.backoff ?? core.defaults.backoff;
       const tried = new Set<string>();
+      const idempotent = opts.idempotent ?? isIdempotent(next.services, request.endpoint);
+      budget?.deposit();
       for (let n = 0; ; n++) {
         if (n > 0) await sleep(backoff(n, request), scope.signal, ID);
         const node = next(tried);
         tried.add(node.id);
+        const done = selector.track?.(request.service, node);
         try {
           const timeoutMs = scope.deadline === undefined ? undefined : scope.deadline - Date.now();
           const result = await attemptChain(node, request, {
@@ -238,20 +244,23 @@ export function createClient(options: ClientOptions): Client {
           if (phase !== "response" || (err instanceof MicroError && (err.code === 503 || err.code === 408))) {
             selector.mark(request.service, node, err);
           }
-          const info: RetryInfo = {
-            request,
-            attempt: n + 1,
-            error: err,
-            phase,
-            idempotent: opts.idempotent ?? false,
-          };
+          const info: RetryInfo = { request, attempt: n + 1, error: err, phase, idempotent };
           if (n >= retries || !retry(info)) throw err;
+          if (budget && !budget.withdraw()) {
+            logger.warn("retry budget spent; not retrying", {
+              service: request.service,
+              endpoint: request.endpoint,
+            });
+            throw err;
+          }
           logger.debug("retrying call", {
             service: request.service,
             endpoint: request.endpoint,
             attempt: n + 1,
             error: err,
           });
+        } finally {
+          done?.();
         }
       }
     } finally {
@@ -340,4 +349,12 @@ export function createClient(options: ClientOptions): Client {
     },
   };
   return client;
+}
+
+/** True when the registry describes `endpoint` with metadata `idempotent: "true"`. */
+function isIdempotent(services: readonly Service[] | undefined, endpoint: string): boolean {
+  for (const s of services ?? []) {
+    for (const e of s.endpoints) if (e.name === endpoint && e.metadata?.idempotent === "true") return true;
+  }
+  return false;
 }

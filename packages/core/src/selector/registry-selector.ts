@@ -1,37 +1,67 @@
 import { MicroError } from "../errors/micro-error.js";
 import { getOrInsert } from "../internal/maps.js";
+import { type CacheRegistryOptions, createCacheRegistry } from "../registry/cache-registry.js";
 import type { Node, Registry, Service } from "../registry/registry.js";
-import type { Next, SelectOptions, Selector, Strategy } from "./selector.js";
+import type { Next, NodeStats, SelectOptions, Selector, Strategy } from "./selector.js";
 import { random } from "./strategies.js";
 
 /** Options for {@link createSelector}. */
 export interface SelectorOptions {
   /** Where nodes come from. Required. */
   registry: Registry;
+  /**
+   * Serve lookups from a cache kept fresh by watch (see `createCacheRegistry`); `false` asks the
+   * registry on every call. Default: a cache with a 60 s TTL that serves the last known nodes
+   * while the registry is unreachable.
+   */
+  cache?: boolean | CacheRegistryOptions;
   /** Default strategy. Default {@link random}. */
   strategy?: Strategy;
-  /** Consecutive failures (`mark` with an error) after which a node is avoided. Default 3. */
+  /** Consecutive failures after which a node is ejected. Default 3. */
   maxFailures?: number;
-  /** How long an avoided node is skipped, in milliseconds, while others remain. Default 10 000. */
+  /**
+   * First ejection, in milliseconds. A node that fails its probe after an ejection is ejected
+   * again for twice as long, up to `maxEjectMs`. Default 5 000.
+   */
   ejectMs?: number;
+  /** Longest ejection, in milliseconds. Default 60 000. */
+  maxEjectMs?: number;
+}
+
+interface Health {
+  failures: number;
+  ejections: number;
+  ejectedUntil: number;
 }
 
 /**
- * The default selector: asks the registry on each `select`, applies filters, then the strategy.
- * Nodes that failed `maxFailures` times in a row are skipped for `ejectMs` while another node is
- * available (Go Micro's default selector ignores marks; this one learns from them).
+ * The default selector. Looks services up (through a cache by default), applies filters, then
+ * the strategy. It learns from `mark`: a node that failed `maxFailures` times in a row is
+ * ejected, skipped while any other node is available; when the ejection ends the node gets
+ * traffic again (a probe): one more failure ejects it for twice as long, a success clears it.
+ * With every node ejected, calls still go to one of them rather than fail outright.
+ * `track` counts calls in progress per node, for {@link leastOutstanding}.
  */
 export function createSelector(options: SelectorOptions): Selector {
-  const { registry } = options;
+  const registry =
+    options.cache === false
+      ? options.registry
+      : createCacheRegistry(options.registry, options.cache === true ? {} : (options.cache ?? {}));
   const maxFailures = options.maxFailures ?? 3;
-  const ejectMs = options.ejectMs ?? 10_000;
-  // service -> node id -> state
-  const health = new Map<string, Map<string, { failures: number; ejectedUntil: number }>>();
+  const ejectMs = options.ejectMs ?? 5_000;
+  const maxEjectMs = options.maxEjectMs ?? 60_000;
+  const health = new Map<string, Map<string, Health>>();
+  const outstanding = new Map<string, number>();
+  const stats: NodeStats = { outstanding: (id) => outstanding.get(id) ?? 0 };
 
-  const ejected = (service: string): Set<string> => {
-    const out = new Set<string>();
+  const ejected = (service: string): Set<string> | undefined => {
+    const nodes = health.get(service);
+    if (!nodes) return undefined;
+    let out: Set<string> | undefined;
     const now = Date.now();
-    for (const [id, h] of health.get(service) ?? []) if (h.ejectedUntil > now) out.add(id);
+    for (const [id, h] of nodes) {
+      if (h.ejectedUntil > now) (out ??= new Set()).add(id);
+    }
     return out;
   };
 
@@ -47,36 +77,54 @@ export function createSelector(options: SelectorOptions): Selector {
             cause: err,
           });
         }
-        throw MicroError.from(err, "go.micro.client");
+        throw MicroError.from(err, "go.micro.client", 503);
       }
       for (const f of opts.filters ?? []) services = f(services);
       if (!services.some((s) => s.nodes.length > 0)) {
         throw MicroError.serviceUnavailable("go.micro.client", `service ${service}: none available`);
       }
-      const next = (opts.strategy ?? options.strategy ?? random)(services);
-      return (exclude) => {
+      const next = (opts.strategy ?? options.strategy ?? random)(services, stats);
+      const pick = (exclude?: ReadonlySet<string>) => {
         const skip = ejected(service);
-        if (skip.size === 0) return next(exclude);
+        if (!skip) return next(exclude);
         for (const id of exclude ?? []) skip.add(id);
         return next(skip);
       };
+      return Object.assign(pick, { services });
     },
     mark(service: string, node: Node, error?: unknown) {
-      const nodes = getOrInsert(health, service, () => new Map());
       if (error === undefined) {
-        nodes.delete(node.id);
+        health.get(service)?.delete(node.id);
         return;
       }
-      const h = nodes.get(node.id) ?? { failures: 0, ejectedUntil: 0 };
+      const nodes = getOrInsert(health, service, () => new Map<string, Health>());
+      const h = getOrInsert(nodes, node.id, () => ({ failures: 0, ejections: 0, ejectedUntil: 0 }));
       h.failures++;
-      if (h.failures >= maxFailures) h.ejectedUntil = Date.now() + ejectMs;
-      nodes.set(node.id, h);
+      // A probe after an ejection that fails again re-ejects at once, for longer.
+      if (h.failures >= maxFailures || h.ejections > 0) {
+        h.ejectedUntil = Date.now() + Math.min(maxEjectMs, ejectMs * 2 ** h.ejections);
+        h.ejections++;
+        h.failures = 0;
+      }
     },
     reset(service: string) {
       health.delete(service);
     },
+    track(_service: string, node: Node) {
+      outstanding.set(node.id, (outstanding.get(node.id) ?? 0) + 1);
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        const n = (outstanding.get(node.id) ?? 1) - 1;
+        if (n <= 0) outstanding.delete(node.id);
+        else outstanding.set(node.id, n);
+      };
+    },
     async close() {
       health.clear();
+      outstanding.clear();
+      if (registry !== options.registry) await registry.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { MicroError } from "../errors/micro-error.js";
 import type { Node, Service } from "../registry/registry.js";
-import type { Next, Strategy } from "./selector.js";
+import type { Next, NodeStats, Strategy } from "./selector.js";
 
 function flatten(services: Service[]): Node[] {
   const out: Node[] = [];
@@ -39,5 +39,24 @@ export const roundRobin: Strategy = (services): Next => {
     const c = candidates(nodes, exclude);
     if (c.length === 0) throw noneAvailable();
     return c[i++ % c.length] as Node;
+  };
+};
+
+/**
+ * Least outstanding requests, by the power of two choices: picks two random candidates and takes
+ * the one with fewer calls in progress, so slow or overloaded nodes get less traffic without
+ * herding every caller onto one node. Needs a selector that tracks calls (the default one does);
+ * without statistics it behaves like {@link random}.
+ */
+export const leastOutstanding: Strategy = (services, stats?: NodeStats): Next => {
+  const nodes = flatten(services);
+  return (exclude) => {
+    const c = candidates(nodes, exclude);
+    if (c.length === 0) throw noneAvailable();
+    const a = c[Math.floor(Math.random() * c.length)] as Node;
+    if (!stats || c.length === 1) return a;
+    let b = c[Math.floor(Math.random() * c.length)] as Node;
+    if (b === a) b = c[(c.indexOf(a) + 1) % c.length] as Node;
+    return stats.outstanding(b.id) < stats.outstanding(a.id) ? b : a;
   };
 };

@@ -19,7 +19,10 @@ export function createHandler<T extends object>(instance: T, options: HandlerOpt
     const fn = (instance as Record<string, unknown>)[method] as (input: unknown, ctx: Context) => unknown;
     const declared = (options.streams as Record<string, StreamKind> | undefined)?.[method];
     const kind: StreamKind = declared ?? (fn instanceof AsyncGeneratorFunction ? "server" : "unary");
-    const spec = (options.endpoints as Record<string, EndpointSpec> | undefined)?.[method] ?? {};
+    let spec = (options.endpoints as Record<string, EndpointSpec> | undefined)?.[method] ?? {};
+    if ((options.idempotent as string[] | undefined)?.includes(method)) {
+      spec = { ...spec, metadata: { ...(spec.metadata ?? {}), idempotent: "true" } };
+    }
     const endpoint = endpointName(name, method);
     methods.set(endpoint.slice(name.length + 1), { method, endpoint, kind, spec, fn: fn.bind(instance) });
   }

@@ -60,6 +60,17 @@ export interface ServerOptions {
   registerIntervalMs?: number | undefined;
   /** How long `stop` waits for in-flight requests, in milliseconds. Default 10 000. */
   drainTimeoutMs?: number | undefined;
+  /**
+   * How long `stop` keeps serving normally after deregistering, in milliseconds, so that callers'
+   * registry caches drop this node before it refuses work. Default 0.
+   */
+  gracePeriodMs?: number | undefined;
+  /**
+   * Requests (and streams) handled at once; beyond it a request is refused at once with a
+   * retryable 503 "server overloaded" (it never reaches a handler, so callers may retry it on
+   * another node). Default 0: no limit.
+   */
+  maxInFlight?: number | undefined;
   /** Handler middleware, outermost first. */
   middleware?: HandlerMiddleware[] | undefined;
   /** Subscriber middleware, outermost first. */
@@ -246,6 +257,8 @@ class RpcServer implements Server {
     } catch (err) {
       this.logger.warn("deregister failed", { err });
     }
+    const grace = this.options.gracePeriodMs ?? 0;
+    if (grace > 0) await sleep(grace);
     await this.listener?.close();
     // New requests on open connections now get a retryable "stopping" answer.
     this.draining = true;
@@ -373,7 +386,12 @@ class RpcServer implements Server {
         if (wait) await wait;
       }
     } catch (err) {
-      this.logger.debug(`connection from ${socket.remote} failed`, { err });
+      // Malformed or oversize input and stalled peers end only this connection.
+      if (err instanceof MicroError && (err.code === 400 || err.code === 408 || err.code === 413)) {
+        this.logger.warn(`closing connection from ${socket.remote}: ${err.detail}`);
+      } else {
+        this.logger.debug(`connection from ${socket.remote} failed`, { err });
+      }
     } finally {
       // The caller went away: every handler of this connection sees its signal fire.
       conn.abort(MicroError.canceled(ID, "connection closed by the caller"));
@@ -477,11 +495,20 @@ class RpcServer implements Server {
     }
   }
 
+  /** Why a new request is refused before reaching a handler, if it is. */
+  private refusal(): MicroError | undefined {
+    if (this.draining) return MicroError.serviceUnavailable(ID, "server is stopping");
+    const max = this.options.maxInFlight ?? 0;
+    if (max > 0 && this.inflight.count > max) return MicroError.serviceUnavailable(ID, "server overloaded");
+    return undefined;
+  }
+
   private async serveUnary(socket: Socket, msg: Message, conn: AbortSignal): Promise<void> {
     this.inflight.enter();
     let cleanup: (() => void) | undefined;
     try {
-      if (this.draining) throw MicroError.serviceUnavailable(ID, "server is stopping");
+      const refused = this.refusal();
+      if (refused) throw refused;
       const route = this.route(msg.header);
       if (route instanceof MicroError) throw route;
       const { method, codec, contentType } = route;
@@ -537,7 +564,8 @@ class RpcServer implements Server {
     const base: Record<string, string> = { [Header.Stream]: streamId };
     let cleanup: (() => void) | undefined;
     try {
-      if (this.draining) throw MicroError.serviceUnavailable(ID, "server is stopping");
+      const refused = this.refusal();
+      if (refused) throw refused;
       const route = this.route(first.header);
       if (route instanceof MicroError) throw route;
       const { method, codec, contentType } = route;

@@ -35,6 +35,11 @@ export interface HandlerOptions<T = object> {
   endpoints?: Partial<Record<Extract<keyof T, string>, EndpointSpec>> | undefined;
   /** Not advertised in the registry (Go's `InternalHandler`). Default false. */
   internal?: boolean | undefined;
+  /**
+   * Methods safe to run more than once: advertised with endpoint metadata `idempotent: "true"`,
+   * so clients may retry them after a timeout. Default: none.
+   */
+  idempotent?: Array<Extract<keyof T, string>> | undefined;
 }
 
 /** One callable endpoint, after reflection. */

@@ -9,6 +9,7 @@ import type {
   PublishMiddleware,
   RetryPolicy,
 } from "../client/client.js";
+import type { RetryBudgetOptions } from "../client/retry.js";
 import { createClient } from "../client/rpc-client.js";
 import { createServiceClient } from "../client/service-client.js";
 import type { Codec } from "../codec/codec.js";
@@ -68,6 +69,10 @@ export interface ServiceOptions {
   registerIntervalMs?: number | undefined;
   /** How long `stop` waits for in-flight work, in ms. Default 10 000. */
   drainTimeoutMs?: number | undefined;
+  /** How long `stop` keeps serving after deregistering, in ms, so caches catch up. Default 0. */
+  gracePeriodMs?: number | undefined;
+  /** Requests handled at once before refusing with a retryable 503. Default 0: no limit. */
+  maxInFlight?: number | undefined;
   /** Client defaults. */
   client?:
     | {
@@ -78,6 +83,7 @@ export interface ServiceOptions {
         contentType?: string | undefined;
         poolSize?: number | undefined;
         poolTtlMs?: number | undefined;
+        retryBudget?: RetryBudgetOptions | false | undefined;
         middleware?: CallMiddleware[] | undefined;
         publishMiddleware?: PublishMiddleware[] | undefined;
       }
@@ -217,6 +223,7 @@ class MicroService implements Service {
       retry: o.client?.retry,
       backoff: o.client?.backoff,
       pool: { size: o.client?.poolSize, ttlMs: o.client?.poolTtlMs },
+      retryBudget: o.client?.retryBudget,
       middleware: o.client?.middleware,
       publishMiddleware: o.client?.publishMiddleware,
       logger: o.logger,
@@ -235,6 +242,8 @@ class MicroService implements Service {
       registerTtlMs: o.registerTtlMs,
       registerIntervalMs: o.registerIntervalMs,
       drainTimeoutMs: o.drainTimeoutMs,
+      gracePeriodMs: o.gracePeriodMs,
+      maxInFlight: o.maxInFlight,
       middleware: o.middleware,
       subscriberMiddleware: o.subscriberMiddleware,
       logger: o.logger,

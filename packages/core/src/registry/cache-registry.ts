@@ -1,0 +1,163 @@
+import type { IoOptions } from "../context/call-options.js";
+import { MicroError } from "../errors/micro-error.js";
+import type { Logger } from "../logger/logger.js";
+import { silentLogger } from "../logger/logger.js";
+import type { RegisterOptions, Registry, RegistryEvent, Service, Watcher, WatchOptions } from "./registry.js";
+import { cloneService } from "./service-util.js";
+
+/** Options for {@link createCacheRegistry}. */
+export interface CacheRegistryOptions {
+  /**
+   * How long a looked-up service is served without asking the registry again, in milliseconds.
+   * Watch events keep it current in between. Default 60 000 (Go Micro's cache TTL).
+   */
+  ttlMs?: number;
+  /**
+   * How long stale entries are still served while the registry cannot be reached, in
+   * milliseconds. Default: forever (calls keep working from the last known nodes).
+   */
+  staleMs?: number;
+  logger?: Logger;
+}
+
+interface Entry {
+  services: Service[];
+  fetched: number;
+  watcher: Watcher | undefined;
+}
+
+/** A cached registry, plus what it knows about its health. */
+export interface CacheRegistry extends Registry {
+  /** Drops the cached entry of one service, or of all. */
+  invalidate(service?: string): void;
+  /** Whether the last lookup of the backend failed (lookups are being served stale). */
+  readonly degraded: boolean;
+}
+
+/**
+ * Serves `getService` from memory: Go Micro's `registry/cache`. The first lookup of a service
+ * fetches it and starts a watch on it; watch events keep the entry current; entries older than
+ * `ttlMs` are fetched again. Concurrent lookups of one service share one fetch. When the registry
+ * cannot be reached, the last known nodes are served (within `staleMs`), so calls keep working
+ * through a registry outage. Writes and watches go straight to the wrapped registry.
+ */
+export function createCacheRegistry(registry: Registry, options: CacheRegistryOptions = {}): CacheRegistry {
+  const ttlMs = options.ttlMs ?? 60_000;
+  const staleMs = options.staleMs ?? Number.POSITIVE_INFINITY;
+  const logger = options.logger ?? silentLogger;
+  const entries = new Map<string, Entry>();
+  const inflight = new Map<string, Promise<Service[]>>();
+  let degraded = false;
+  let closed = false;
+
+  const startWatch = (name: string, entry: Entry) => {
+    if (entry.watcher || closed) return;
+    let watcher: Watcher;
+    try {
+      watcher = registry.watch({ service: name });
+    } catch (err) {
+      logger.debug(`cache: watch ${name} failed`, { err });
+      return;
+    }
+    entry.watcher = watcher;
+    void (async () => {
+      try {
+        for await (const event of watcher) apply(name, event);
+      } catch (err) {
+        logger.debug(`cache: watch ${name} ended`, { err });
+      } finally {
+        // A watch that ended leaves the entry to the TTL; the next fetch starts a new watch.
+        if (entry.watcher === watcher) entry.watcher = undefined;
+      }
+    })();
+  };
+
+  const apply = (name: string, event: RegistryEvent) => {
+    const entry = entries.get(name);
+    if (!entry) return;
+    const incoming = event.service;
+    let version = entry.services.find((s) => s.version === incoming.version);
+    if (event.action === "delete") {
+      if (!version) return;
+      const gone = new Set(incoming.nodes.map((n) => n.id));
+      version.nodes = version.nodes.filter((n) => !gone.has(n.id));
+      entry.services = entry.services.filter((s) => s.nodes.length > 0);
+      return;
+    }
+    if (!version) {
+      version = cloneService({ ...incoming, nodes: [] });
+      entry.services.push(version);
+    } else {
+      version.endpoints = structuredClone(incoming.endpoints);
+      version.metadata = incoming.metadata ? { ...incoming.metadata } : undefined;
+    }
+    for (const node of incoming.nodes) {
+      const i = version.nodes.findIndex((n) => n.id === node.id);
+      if (i >= 0) version.nodes[i] = structuredClone(node);
+      else version.nodes.push(structuredClone(node));
+    }
+  };
+
+  const fetch = (name: string, io: IoOptions): Promise<Service[]> => {
+    let p = inflight.get(name);
+    if (!p) {
+      p = registry.getService(name, io).finally(() => inflight.delete(name));
+      inflight.set(name, p);
+    }
+    return p;
+  };
+
+  const cache: CacheRegistry = {
+    name: registry.name,
+    get degraded() {
+      return degraded;
+    },
+    register: (service: Service, opts?: RegisterOptions) => registry.register(service, opts),
+    deregister: (service: Service, opts?: IoOptions) => registry.deregister(service, opts),
+    listServices: (opts?: IoOptions) => registry.listServices(opts),
+    watch: (opts?: WatchOptions) => registry.watch(opts),
+    async getService(name: string, opts: IoOptions = {}): Promise<Service[]> {
+      const entry = entries.get(name);
+      const now = Date.now();
+      if (entry && now - entry.fetched < ttlMs && entry.services.length > 0)
+        return entry.services.map(cloneService);
+      try {
+        const services = await fetch(name, opts);
+        degraded = false;
+        const fresh: Entry = entries.get(name) ?? { services: [], fetched: 0, watcher: undefined };
+        fresh.services = services.map(cloneService);
+        fresh.fetched = Date.now();
+        entries.set(name, fresh);
+        if (ttlMs > 0) startWatch(name, fresh);
+        return services;
+      } catch (err) {
+        if (err instanceof MicroError && err.code === 404) {
+          // The registry answered: the service is gone. Forget it.
+          const gone = entries.get(name);
+          gone?.watcher?.stop();
+          entries.delete(name);
+          throw err;
+        }
+        degraded = true;
+        if (entry && entry.services.length > 0 && now - entry.fetched < staleMs) {
+          logger.warn(`registry unreachable; serving ${name} from cache`, { err });
+          return entry.services.map(cloneService);
+        }
+        throw err;
+      }
+    },
+    invalidate(service?: string) {
+      for (const [name, e] of entries) {
+        if (service === undefined || name === service) {
+          e.watcher?.stop();
+          entries.delete(name);
+        }
+      }
+    },
+    async close() {
+      closed = true;
+      cache.invalidate();
+    },
+  };
+  return cache;
+}
