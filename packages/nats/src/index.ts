@@ -1,1 +1,10 @@
-export {};
+export type { NatsConnectionConfig } from "./connection.js";
+export { DEFAULT_ADDRESS } from "./connection.js";
+export type { JetStreamBrokerOptions } from "./jetstream-broker.js";
+export { createJetStreamBroker } from "./jetstream-broker.js";
+export type { NatsBrokerOptions } from "./nats-broker.js";
+export { createNatsBroker } from "./nats-broker.js";
+export type { NatsRegistry, NatsRegistryOptions } from "./nats-registry.js";
+export { createNatsRegistry } from "./nats-registry.js";
+export type { NatsTransportOptions } from "./nats-transport.js";
+export { createNatsTransport } from "./nats-transport.js";

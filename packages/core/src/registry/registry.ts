@@ -51,8 +51,10 @@ export interface RegistryEvent {
 /** Options for {@link Registry.register}. */
 export interface RegisterOptions extends IoOptions {
   /**
-   * Time to live in milliseconds: a node not registered again within it disappears (where the
-   * backend supports expiry). Default: none (the node stays until deregistered).
+   * Time to live in milliseconds: how long a node survives once nothing refreshes it, where the
+   * backend supports expiry. Some backends refresh it in the background while the registry is
+   * open (etcd's lease keep-alive); others need `register` again within the TTL (memory). The
+   * server re-registers on an interval either way. Default: none (kept until deregistered).
    */
   ttlMs?: number | undefined;
 }

@@ -14,19 +14,30 @@ export function serviceToGo(s: Service): Record<string, unknown> {
   return {
     name: s.name,
     version: s.version,
-    metadata: s.metadata ?? null,
+    metadata: s.metadata ? sorted(s.metadata) : null,
     endpoints: s.endpoints.length
       ? s.endpoints.map((e) => ({
           request: e.request ? valueToGo(e.request) : null,
           response: e.response ? valueToGo(e.response) : null,
-          metadata: e.metadata ?? null,
+          metadata: e.metadata ? sorted(e.metadata) : null,
           name: e.name,
         }))
       : null,
     nodes: s.nodes.length
-      ? s.nodes.map((n) => ({ metadata: n.metadata ?? null, id: n.id, address: n.address }))
+      ? s.nodes.map((n) => ({
+          metadata: n.metadata ? sorted(n.metadata) : null,
+          id: n.id,
+          address: n.address,
+        }))
       : null,
   };
+}
+
+/** A copy with keys in sorted order: Go's encoding/json writes map keys sorted. */
+function sorted(m: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k] as string;
+  return out;
 }
 
 function valueToGo(v: NonNullable<Service["endpoints"][number]["request"]>): Record<string, unknown> {

@@ -15,8 +15,10 @@ export function createWatcher(
 ): Watcher {
   const queue = new AsyncQueue<RegistryEvent>();
   let unsubscribe: (() => void) | undefined;
+  let stopped = false;
   const stop = () => {
-    if (queue.closed) return;
+    if (stopped) return;
+    stopped = true;
     unsubscribe?.();
     signal?.removeEventListener("abort", stop);
     queue.end();
@@ -36,7 +38,17 @@ export function createWatcher(
     },
     stop,
     [Symbol.asyncIterator]() {
-      return queue;
+      // Leaving a for-await loop (break, throw) stops the watch, releasing its subscription.
+      return {
+        next: () => queue.next(),
+        return: async () => {
+          stop();
+          return { value: undefined, done: true as const };
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
     },
     async [Symbol.asyncDispose]() {
       stop();

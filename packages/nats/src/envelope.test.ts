@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+test("encodes like Go's json.Marshal(broker.Message): byte-sorted keys, HTML escapes, padded base64", () => {
+  const out = encodeEnvelope({
+    header: { b: "2", A: "1", "10": "x", "9": "y", é: "<tag>&", "Micro-Id": "\u2028" },
+    body: Uint8Array.of(0xff, 0x00, 0x01),
+  });
+  assert.equal(
+    dec.decode(out),
+    '{"Header":{"10":"x","9":"y","A":"1","Micro-Id":"\\u2028","b":"2","é":"\\u003ctag\\u003e\\u0026"},"Body":"/wAB"}',
+  );
+});
+
+test("round-trips headers and binary bodies of any length", () => {
+  for (const size of [0, 1, 2, 3, 4, 1000]) {
+    const body = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 0xff);
+    const header = { "Content-Type": "application/octet-stream", x: "ü ✓" };
+    const back = decodeEnvelope(encodeEnvelope({ header, body }));
+    assert.deepEqual(back.header, header);
+    assert.deepEqual([...back.body], [...body]);
+  }
+});
+
+test("a body view into a larger buffer encodes only its own bytes", () => {
+  const big = Uint8Array.of(9, 9, 1, 2, 3, 9);
+  const view = big.subarray(2, 5);
+  assert.match(dec.decode(encodeEnvelope({ header: {}, body: view })), /"Body":"AQID"/);
+});
+
+test("decodes Go's nil map and nil slice (null) as empty", () => {
+  const e = decodeEnvelope(enc.encode('{"Header":null,"Body":null}'));
+  assert.deepEqual(e.header, {});
+  assert.equal(e.body.byteLength, 0);
+  assert.deepEqual(decodeEnvelope(enc.encode("{}")).header, {});
+});
+
+test("rejects what is not an envelope", () => {
+  for (const bad of [
+    "",
+    "nope",
+    "[]",
+    "null",
+    '"str"',
+    '{"Header":[]}',
+    '{"Header":{"a":1}}',
+    '{"Body":5}',
+    '{"Body":"a"}',
+    '{"Body":"@@@@"}',
+    '{"Body":"A==="}',
+  ]) {
+    assert.throws(() => decodeEnvelope(enc.encode(bad)), Error, bad);
+  }
+});

@@ -1,0 +1,110 @@
+import type { BrokerEvent, BrokerHandler, BrokerMessage, SubscribeOptions } from "@microts/core";
+import { MicroError } from "@microts/core";
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { errorText } from "./connection.js";
+import { decodeEnvelope } from "./envelope.js";
+import { reportError } from "./report-error.js";
+
+/** What the delivery loop of one JetStream subscriber needs. */
+export interface DeliveryContext {
+  topic: string;
+  handler: BrokerHandler;
+  options: SubscribeOptions;
+  /** False once the subscriber unsubscribed: prefetched messages are handed back (nak). */
+  isActive(): boolean;
+  /** The stream sequence of each message taken, so a lost consumer can resume after it. */
+  onSeq(seq: number): void;
+  /** Runs the handler marked as "inside this subscription's handler". */
+  inHandler<T>(fn: () => T): T;
+  maxDeliver: number;
+  nackDelayMs: number;
+}
+
+const ID = "go.micro.broker";
+
+/**
+ * Hands the consumer's messages to the handler one at a time, in order, and settles each exactly
+ * once: ack on `ack()` / handler success under autoAck, nak on `nack()` / handler throw, term on
+ * `nack(false)`, on an undecodable payload, or on a nack that meets `maxDeliver` (both reported to
+ * `onError`, so nothing is dropped silently).
+ */
+export async function deliver(messages: ConsumerMessages, ctx: DeliveryContext): Promise<void> {
+  const autoAck = ctx.options.autoAck !== false;
+  try {
+    for await (const m of messages) {
+      if (!ctx.isActive()) {
+        m.nak();
+        continue;
+      }
+      ctx.onSeq(m.seq);
+      let message: BrokerMessage;
+      try {
+        message = decodeEnvelope(m.data);
+      } catch (err) {
+        m.term();
+        reportError(
+          ctx.options.onError,
+          MicroError.badRequest(
+            ID,
+            `jetstream: undecodable message on ${m.subject} (seq ${m.seq}): ${errorText(err)}`,
+            {
+              cause: err,
+            },
+          ),
+        );
+        continue;
+      }
+      const event = toEvent(m, message, ctx);
+      try {
+        await ctx.inHandler(() => ctx.handler(event));
+        if (autoAck) await event.ack();
+      } catch (err) {
+        reportError(ctx.options.onError, err);
+        if (autoAck) await event.nack(true);
+      }
+    }
+  } catch (err) {
+    reportError(
+      ctx.options.onError,
+      MicroError.serviceUnavailable(ID, `jetstream: subscription to ${ctx.topic} ended: ${errorText(err)}`, {
+        cause: err,
+      }),
+    );
+  }
+}
+
+function toEvent(m: JsMsg, message: BrokerMessage, ctx: DeliveryContext): BrokerEvent {
+  let settled = false;
+  const deliveries = m.info.deliveryCount;
+  return {
+    topic: m.subject,
+    message,
+    redelivered: deliveries - 1,
+    async ack() {
+      if (settled) return;
+      settled = true;
+      m.ack();
+    },
+    async nack(requeue = true) {
+      if (settled) return;
+      settled = true;
+      if (!requeue) {
+        m.term();
+        return;
+      }
+      if (ctx.maxDeliver > 0 && deliveries >= ctx.maxDeliver) {
+        m.term();
+        reportError(
+          ctx.options.onError,
+          MicroError.internalServerError(
+            ID,
+            `jetstream: message on ${m.subject} (seq ${m.seq}) dropped after ${deliveries} deliveries`,
+          ),
+        );
+        return;
+      }
+      if (ctx.nackDelayMs > 0) m.nak(ctx.nackDelayMs);
+      else m.nak();
+    },
+  };
+}

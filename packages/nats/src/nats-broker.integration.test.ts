@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import type { Broker, BrokerEvent } from "@microts/core";
+import { isMicroError } from "@microts/core";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
+import { createNatsBroker } from "./nats-broker.js";
+
+const address = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const run = randomBytes(4).toString("hex");
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Resolves with the first message on `subject` (the subscription is live when this returns). */
+async function nextRaw(nc: NatsConnection, subject: string): Promise<() => Promise<Msg>> {
+  const sub = nc.subscribe(subject, { max: 1 });
+  await nc.flush();
+  return async () => {
+    for await (const m of sub) return m;
+    throw new Error("subscription ended");
+  };
+}
+
+async function until(what: string, cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("nats broker: Go wire format", { timeout: 30_000 }, () => {
+  let raw: NatsConnection;
+  let broker: Broker;
+  before(async () => {
+    raw = await connect({ servers: address });
+    broker = createNatsBroker({ address });
+    await broker.connect();
+  });
+  after(async () => {
+    await broker.disconnect();
+    await raw.close();
+  });
+
+  test("publish writes Go's json(broker.Message): sorted header keys, HTML escaping, base64 body", async () => {
+    const topic = `wire.${run}.out`;
+    const got = await nextRaw(raw, topic);
+    await broker.publish(topic, {
+      header: { "Micro-Topic": topic, "Content-Type": "application/json", b: "<&>", "10": "x", "9": "y" },
+      body: enc.encode('{"a":1}\n'),
+    });
+    const m = await got();
+    assert.equal(
+      dec.decode(m.data),
+      `{"Header":{"10":"x","9":"y","Content-Type":"application/json","Micro-Topic":"${topic}","b":"\\u003c\\u0026\\u003e"},"Body":"eyJhIjoxfQo="}`,
+    );
+    assert.equal(m.headers, undefined, "no NATS headers: Go's broker sends plain PUB");
+  });
+
+  test("an empty body is an empty base64 string", async () => {
+    const topic = `wire.${run}.empty`;
+    const got = await nextRaw(raw, topic);
+    await broker.publish(topic, { header: {}, body: new Uint8Array(0) });
+    assert.equal(dec.decode((await got()).data), '{"Header":{},"Body":""}');
+  });
+
+  test("a Go-published envelope reaches the subscriber with its header and body", async () => {
+    const topic = `wire.${run}.in`;
+    const events: BrokerEvent[] = [];
+    const sub = await broker.subscribe(topic, (e) => {
+      events.push(e);
+    });
+    // What Go's nats broker publishes for client.Publish of {"say":"hi"} (json codec adds "\n").
+    raw.publish(
+      topic,
+      `{"Header":{"Content-Type":"application/json","Micro-Id":"7d2c","Micro-Topic":"${topic}"},"Body":"eyJzYXkiOiJoaSJ9Cg=="}`,
+    );
+    raw.publish(topic, '{"Header":null,"Body":null}');
+    await until("two deliveries", () => events.length >= 2);
+    const [first, second] = events as [BrokerEvent, BrokerEvent];
+    assert.equal(first.topic, topic);
+    assert.deepEqual(first.message.header, {
+      "Content-Type": "application/json",
+      "Micro-Id": "7d2c",
+      "Micro-Topic": topic,
+    });
+    assert.equal(dec.decode(first.message.body), '{"say":"hi"}\n');
+    assert.deepEqual(second.message.header, {});
+    assert.equal(second.message.body.byteLength, 0);
+    await sub.unsubscribe();
+  });
+
+  test("undecodable payloads go to onError as 400 and later messages still flow", async () => {
+    const topic = `wire.${run}.garbage`;
+    const errors: unknown[] = [];
+    const bodies: string[] = [];
+    const sub = await broker.subscribe(topic, (e) => void bodies.push(dec.decode(e.message.body)), {
+      onError: (err) => errors.push(err),
+    });
+    raw.publish(topic, "not json at all");
+    raw.publish(topic, '{"Header":{"a":1},"Body":"AA=="}');
+    raw.publish(topic, '{"Header":{},"Body":"***"}');
+    raw.publish(topic, "[1,2]");
+    await broker.publish(topic, { header: {}, body: enc.encode("fine") });
+    await until("the valid message", () => bodies.length === 1);
+    await until("four errors", () => errors.length === 4);
+    assert.ok(
+      errors.every((e) => isMicroError(e, 400)),
+      "each undecodable payload is a MicroError 400",
+    );
+    assert.deepEqual(bodies, ["fine"]);
+    await sub.unsubscribe();
+  });
+
+  test("wildcard subscriptions get the concrete subject as topic", async () => {
+    const topics: string[] = [];
+    const sub = await broker.subscribe(`wild.${run}.*`, (e) => void topics.push(e.topic));
+    await broker.publish(`wild.${run}.a`, { header: {}, body: enc.encode("1") });
+    await broker.publish(`wild.${run}.b`, { header: {}, body: enc.encode("2") });
+    await until("two deliveries", () => topics.length === 2);
+    assert.deepEqual(topics, [`wild.${run}.a`, `wild.${run}.b`]);
+    await sub.unsubscribe();
+  });
+
+  test("a queue subscriber shares a group with a Go-style raw queue subscriber", async () => {
+    const topic = `wire.${run}.queue`;
+    const queue = "workers";
+    let ours = 0;
+    let theirs = 0;
+    const rawSub = raw.subscribe(topic, { queue, callback: () => void theirs++ });
+    await raw.flush();
+    const sub = await broker.subscribe(topic, () => void ours++, { queue });
+    for (let i = 0; i < 40; i++) await broker.publish(topic, { header: {}, body: enc.encode(String(i)) });
+    await until("40 deliveries", () => ours + theirs === 40);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(ours + theirs, 40, "each message exactly once in the group");
+    rawSub.unsubscribe();
+    await sub.unsubscribe();
+  });
+
+  test("an unreachable server is a 503 from connect", async () => {
+    const b = createNatsBroker({ address: "nats://127.0.0.1:1", connectTimeoutMs: 2_000 });
+    await assert.rejects(b.connect(), (e: unknown) => isMicroError(e, 503));
+    await b.disconnect();
+  });
+
+  test("the address option takes a comma-separated server list", async () => {
+    const b = createNatsBroker({ address: `nats://127.0.0.1:1, ${address}` });
+    const topic = `wire.${run}.list`;
+    const got = await nextRaw(raw, topic);
+    await b.publish(topic, { header: {}, body: enc.encode("via list") });
+    assert.match(dec.decode((await got()).data), /"Body":"dmlhIGxpc3Q="/);
+    await b.disconnect();
+  });
+});

@@ -1,0 +1,186 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type {
+  Broker,
+  BrokerEvent,
+  BrokerHandler,
+  BrokerMessage,
+  BrokerPublishOptions,
+  IoOptions,
+  SubscribeOptions,
+  Subscriber,
+} from "@microts/core";
+import { MicroError } from "@microts/core";
+import { deadlineSignal, raceSignal } from "@microts/core/internal";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { NatsConnectionConfig } from "./connection.js";
+import { Connector, errorText } from "./connection.js";
+import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
+import type { JetStreamBrokerOptions } from "./jetstream-broker.js";
+import { createJetStreamBroker } from "./jetstream-broker.js";
+import { reportError } from "./report-error.js";
+
+/** Options for {@link createNatsBroker}. */
+export interface NatsBrokerOptions extends NatsConnectionConfig {
+  /**
+   * Durable, at-least-once mode on JetStream: `createNatsBroker({ jetstream: {...} })` is the same as
+   * `createJetStreamBroker({ ...connection options, ...jetstream })`. Default: off (core NATS).
+   */
+  jetstream?: Omit<JetStreamBrokerOptions, keyof NatsConnectionConfig> | true | undefined;
+  /**
+   * Make `publish` wait for a round trip to the server (a flush), so it resolves only once the
+   * server has the message. Default false: `publish` resolves when the message is queued on the
+   * connection, like Go's `conn.Publish`.
+   */
+  flushOnPublish?: boolean | undefined;
+}
+
+const ID = "go.micro.broker";
+
+interface ActiveSub {
+  sub: Subscription;
+  done: Promise<void>;
+  active: boolean;
+}
+
+/**
+ * A broker on core NATS, wire-compatible with Go Micro's `broker/nats`: the subject is the topic
+ * (NATS wildcards `*` and `>` work in subscriptions), the queue group is the `queue` option, the
+ * payload is Go's JSON `broker.Message`: `{"Header":{sorted keys},"Body":"<base64>"}`.
+ *
+ * Delivery is at-most-once: no acks (`ack`/`nack` are no-ops), messages published while nobody
+ * subscribes or while a subscriber is disconnected are lost. Each subscriber handles its messages
+ * one at a time, in order. Payloads that are not such an envelope go to `onError` (MicroError 400)
+ * and are skipped; a throwing handler's error goes to `onError` too. The client reconnects forever
+ * by default and subscriptions resume by themselves after a server restart.
+ *
+ * With `jetstream` set it returns the durable broker of {@link createJetStreamBroker} instead.
+ */
+export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
+  if (options.jetstream) {
+    const { jetstream, flushOnPublish: _flush, ...conn } = options;
+    return createJetStreamBroker({ ...(jetstream === true ? {} : jetstream), ...conn });
+  }
+  let connector = new Connector(ID, options);
+  let connected = false;
+  const subs = new Set<ActiveSub>();
+  const inHandler = new AsyncLocalStorage<ActiveSub>();
+
+  const conn = async (io: IoOptions = {}): Promise<NatsConnection> => {
+    if (connector.isClosed) connector = new Connector(ID, options);
+    const nc = await connector.connect({
+      signal: io.signal,
+      timeoutMs: io.timeoutMs ?? options.connectTimeoutMs ?? 5_000,
+    });
+    connected = true;
+    return nc;
+  };
+
+  const flush = async (nc: NatsConnection, io: IoOptions, what: string) => {
+    const d = deadlineSignal(ID, what, io.signal, io.timeoutMs ?? options.connectTimeoutMs ?? 5_000);
+    try {
+      await raceSignal(nc.flush(), d.signal, ID, what);
+    } catch (err) {
+      throw err instanceof MicroError
+        ? err
+        : MicroError.serviceUnavailable(ID, `${what}: ${errorText(err)}`, { cause: err });
+    } finally {
+      d.cleanup();
+    }
+  };
+
+  const stop = async (s: ActiveSub) => {
+    if (!s.active) return;
+    s.active = false;
+    subs.delete(s);
+    s.sub.unsubscribe();
+    // A handler that unsubscribes its own subscription must not wait for itself.
+    if (inHandler.getStore() !== s) await s.done;
+  };
+
+  const run = async (s: ActiveSub, handler: BrokerHandler, opts: SubscribeOptions) => {
+    try {
+      for await (const m of s.sub) {
+        if (!s.active) break;
+        let message: BrokerMessage;
+        try {
+          message = decodeEnvelope(m.data);
+        } catch (err) {
+          reportError(
+            opts.onError,
+            MicroError.badRequest(ID, `nats: undecodable message on ${m.subject}: ${errorText(err)}`, {
+              cause: err,
+            }),
+          );
+          continue;
+        }
+        const event: BrokerEvent = {
+          topic: m.subject,
+          message,
+          ack: async () => {},
+          nack: async () => {},
+        };
+        try {
+          await inHandler.run(s, () => handler(event));
+        } catch (err) {
+          // No acks on core NATS: the message is dropped; someone should still hear about it.
+          reportError(opts.onError, err);
+        }
+      }
+    } catch (err) {
+      reportError(
+        opts.onError,
+        MicroError.serviceUnavailable(ID, `nats: subscription ended: ${errorText(err)}`),
+      );
+    }
+  };
+
+  return {
+    name: "nats",
+    get address() {
+      return connected ? connector.address : "";
+    },
+    async connect(io: IoOptions = {}) {
+      await conn(io);
+    },
+    async disconnect() {
+      await Promise.all([...subs].map(stop));
+      await connector.close();
+      connected = false;
+    },
+    async publish(topic: string, message: BrokerMessage, opts: BrokerPublishOptions = {}) {
+      if (!topic) throw MicroError.badRequest(ID, "publish: topic is required");
+      if (opts.signal?.aborted) throw MicroError.canceled(ID, `publish ${topic}: canceled`);
+      const nc = await conn(opts);
+      try {
+        nc.publish(topic, encodeEnvelope(message));
+      } catch (err) {
+        throw publishError(topic, err);
+      }
+      if (options.flushOnPublish) await flush(nc, opts, `publish ${topic}`);
+    },
+    async subscribe(topic: string, handler: BrokerHandler, opts: SubscribeOptions = {}): Promise<Subscriber> {
+      if (!topic) throw MicroError.badRequest(ID, "subscribe: topic is required");
+      const nc = await conn();
+      let sub: Subscription;
+      try {
+        sub = nc.subscribe(topic, opts.queue ? { queue: opts.queue } : {});
+      } catch (err) {
+        throw MicroError.badRequest(ID, `subscribe ${topic}: ${errorText(err)}`, { cause: err });
+      }
+      const s: ActiveSub = { sub, done: Promise.resolve(), active: true };
+      subs.add(s);
+      s.done = run(s, handler, opts);
+      // Resolves once the server knows the subscription: a publish made afterwards reaches it.
+      await flush(nc, {}, `subscribe ${topic}`);
+      const unsubscribe = () => stop(s);
+      return { topic, options: { ...opts }, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
+    },
+  };
+}
+
+function publishError(topic: string, err: unknown): MicroError {
+  const text = errorText(err);
+  if (/max_payload|payload/i.test(text)) return MicroError.badRequest(ID, `publish ${topic}: ${text}`);
+  if (/subject/i.test(text)) return MicroError.badRequest(ID, `publish ${topic}: ${text}`);
+  return MicroError.serviceUnavailable(ID, `publish ${topic}: ${text}`, { cause: err });
+}

@@ -1,0 +1,207 @@
+import type { IoOptions, Message, Socket } from "@microts/core";
+import { MicroError } from "@microts/core";
+import { deferred } from "@microts/core/internal";
+import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import { CHUNK_HEADER, type Reassembler, splitPayload } from "./chunks.js";
+import { errorText } from "./connection.js";
+import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
+import { Mailbox } from "./mailbox.js";
+
+const ID = "go.micro.transport";
+
+/**
+ * NATS message header (outside the Go JSON payload, so Go peers never see it) that marks our
+ * transport's messages: `micro-ts` on data messages, `close` on the message that ends a session.
+ */
+export const CONTROL_HEADER = "Micro-Transport";
+
+/** What a received NATS message means to a socket. */
+export type Inbound =
+  | { kind: "data"; message: Message; peerIsTs: boolean }
+  | { kind: "partial" }
+  | { kind: "close" }
+  | { kind: "probe" }
+  | { kind: "no-responders" }
+  | { kind: "malformed"; error: string };
+
+/**
+ * Classifies a NATS message arriving for a socket; pieces of a chunked message go through
+ * `chunks` (one reassembler per peer) and yield `partial` until the last one.
+ */
+export function classify(m: Msg, chunks: Reassembler): Inbound {
+  const h = m.headers;
+  if (h && m.data.length === 0 && h.code === 503) return { kind: "no-responders" };
+  const control = h?.get(CONTROL_HEADER) ?? "";
+  if (control === "close") return { kind: "close" };
+  if (control === "probe") return { kind: "probe" };
+  let data = m.data;
+  const chunk = h?.get(CHUNK_HEADER) ?? "";
+  if (chunk) {
+    const r = chunks.add(chunk, m.data);
+    if (r.kind === "partial") return r;
+    if (r.kind === "error") return { kind: "malformed", error: r.error };
+    data = r.data;
+  }
+  try {
+    return { kind: "data", message: decodeEnvelope(data), peerIsTs: control !== "" };
+  } catch (err) {
+    return { kind: "malformed", error: errorText(err) };
+  }
+}
+
+/** Publishes an empty control message (`close`, `probe`) carrying only the control header. */
+export function publishControl(nc: NatsConnection, subject: string, kind: string, reply?: string): void {
+  const h = natsHeaders();
+  h.set(CONTROL_HEADER, kind);
+  nc.publish(subject, new Uint8Array(0), { headers: h, ...(reply ? { reply } : {}) });
+}
+
+/** Options of one {@link NatsSocket}. */
+export interface NatsSocketInit {
+  nc: NatsConnection;
+  local: string;
+  remote: string;
+  /** Subject this end publishes to. */
+  sendTo: string;
+  /** Reply subject set on each message (the client's inbox); undefined on the server side. */
+  replyTo: string | undefined;
+  /** Send a close message to the peer on `close()`. */
+  announceClose: () => boolean;
+  /** Called once when the socket closes, whoever closed it. */
+  onClose: () => void;
+}
+
+/**
+ * One end of a NATS "connection": messages are published to the peer's subject and arrive through
+ * `deliver` (fed by the client's inbox subscription or the listener's subscription).
+ */
+export class NatsSocket implements Socket {
+  readonly local: string;
+  readonly remote: string;
+  readonly closed: Promise<Error | undefined>;
+  /** True once the peer showed it is a micro-ts transport (it understands close messages). */
+  peerIsTs = false;
+  /** Epoch ms of the last message sent or received, for idle eviction. */
+  lastActivity = Date.now();
+  private readonly inbox = new Mailbox<Message>();
+  private readonly closedD = deferred<Error | undefined>();
+  private isClosed = false;
+  private static readonly dataHeaders: MsgHdrs = (() => {
+    const h = natsHeaders();
+    h.set(CONTROL_HEADER, "micro-ts");
+    return h;
+  })();
+
+  constructor(private readonly init: NatsSocketInit) {
+    this.local = init.local;
+    this.remote = init.remote;
+    this.closed = this.closedD.promise;
+  }
+
+  /** Feeds one received NATS message into the socket. */
+  deliver(inbound: Inbound): void {
+    if (this.isClosed) return;
+    this.lastActivity = Date.now();
+    switch (inbound.kind) {
+      case "data":
+        if (inbound.peerIsTs) this.peerIsTs = true;
+        this.inbox.push(inbound.message);
+        return;
+      case "partial":
+      case "probe":
+        return;
+      case "close":
+        // The peer is gone: queued messages can still be read, then the socket ends.
+        this.finish(undefined, false);
+        return;
+      case "no-responders":
+        this.finish(
+          MicroError.serviceUnavailable(ID, `nats: nobody listens on ${this.init.sendTo} (no responders)`),
+          false,
+        );
+        return;
+      case "malformed":
+        this.finish(
+          MicroError.badRequest(ID, `nats: malformed message from ${this.remote}: ${inbound.error}`),
+          true,
+        );
+        return;
+    }
+  }
+
+  /** Fails the socket from outside (connection to NATS lost, transport closed). */
+  fail(error: MicroError): void {
+    this.finish(error, false);
+  }
+
+  async send(message: Message, options: IoOptions = {}): Promise<void> {
+    if (options.signal?.aborted) throw MicroError.canceled(ID, `send to ${this.remote}: canceled`);
+    if (this.isClosed) throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
+    const nc = this.init.nc;
+    const pieces = splitPayload(encodeEnvelope(message), nc.info?.max_payload ?? 1024 * 1024);
+    const reply = this.init.replyTo ? { reply: this.init.replyTo } : {};
+    try {
+      if (pieces.length === 1) {
+        nc.publish(this.init.sendTo, pieces[0] as Uint8Array, { headers: NatsSocket.dataHeaders, ...reply });
+      } else {
+        // Published back to back, without awaiting: pieces of concurrent sends never interleave.
+        for (const [i, piece] of pieces.entries()) {
+          const h = natsHeaders();
+          h.set(CONTROL_HEADER, "micro-ts");
+          h.set(CHUNK_HEADER, `${i + 1}/${pieces.length}`);
+          nc.publish(this.init.sendTo, piece, { headers: h, ...reply });
+        }
+      }
+    } catch (err) {
+      const text = errorText(err);
+      throw /payload/i.test(text)
+        ? MicroError.badRequest(ID, `send to ${this.remote}: ${text}`, { cause: err })
+        : MicroError.serviceUnavailable(ID, `send to ${this.remote}: ${text}`, { cause: err });
+    }
+    this.lastActivity = Date.now();
+  }
+
+  async recv(options: IoOptions = {}): Promise<Message> {
+    const r = await this.inbox.take(options, ID, `recv from ${this.remote}`);
+    if (r.done) throw MicroError.serviceUnavailable(ID, `recv from ${this.remote}: connection closed`);
+    return r.value;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      let r: IteratorResult<Message>;
+      try {
+        r = await this.inbox.take();
+      } catch {
+        return; // a failed connection ends the iteration; `closed` carries the error
+      }
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.finish(undefined, true);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private finish(error: MicroError | undefined, announce: boolean): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (error) this.inbox.fail(error);
+    else this.inbox.end();
+    if (announce && this.init.announceClose()) {
+      try {
+        publishControl(this.init.nc, this.init.sendTo, "close", this.init.replyTo);
+      } catch {
+        // the connection is gone: the peer will notice by itself (no responders, idle timeout)
+      }
+    }
+    this.init.onClose();
+    this.closedD.resolve(error);
+  }
+}
