@@ -47,7 +47,10 @@ if (!unitOnly) {
   }
 }
 
-let files = pkgs.flatMap((p) => walk(p)).map((f) => relative(root, f)).sort();
+let files = pkgs
+  .flatMap((p) => walk(p))
+  .map((f) => relative(root, f))
+  .sort();
 if (unitOnly) files = files.filter((f) => !f.endsWith(".integration.test.ts"));
 if (filters.length > 0) files = files.filter((f) => filters.some((s) => f.includes(s)));
 if (files.length === 0) {

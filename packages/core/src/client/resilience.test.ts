@@ -106,7 +106,12 @@ describe("resilience", () => {
       registry,
       transport,
       "busy",
-      { work: async () => (await gate, { by: "busy" }) },
+      {
+        work: async () => {
+          await gate;
+          return { by: "busy" };
+        },
+      },
       { maxInFlight: 1 },
     );
     const client = createClient({ registry, transport, retries: 0 });

@@ -22,8 +22,23 @@ export interface CacheRegistryOptions {
 
 interface Entry {
   services: Service[];
+  /** Frozen copy handed to callers; rebuilt after a change. */
+  snapshot: readonly Service[] | undefined;
   fetched: number;
   watcher: Watcher | undefined;
+}
+
+/** A deep-frozen copy: callers share it, so nobody can change the cache by accident. */
+function freeze(services: Service[]): readonly Service[] {
+  const copy = services.map(cloneService);
+  const deep = (v: unknown) => {
+    if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+      Object.freeze(v);
+      for (const x of Object.values(v)) deep(x);
+    }
+  };
+  deep(copy);
+  return copy;
 }
 
 /** A cached registry, plus what it knows about its health. */
@@ -40,6 +55,9 @@ export interface CacheRegistry extends Registry {
  * `ttlMs` are fetched again. Concurrent lookups of one service share one fetch. When the registry
  * cannot be reached, the last known nodes are served (within `staleMs`), so calls keep working
  * through a registry outage. Writes and watches go straight to the wrapped registry.
+ *
+ * Records returned from the cache are shared between callers and deep-frozen: copy one
+ * (`structuredClone`) before changing it.
  */
 export function createCacheRegistry(registry: Registry, options: CacheRegistryOptions = {}): CacheRegistry {
   const ttlMs = options.ttlMs ?? 60_000;
@@ -75,6 +93,7 @@ export function createCacheRegistry(registry: Registry, options: CacheRegistryOp
   const apply = (name: string, event: RegistryEvent) => {
     const entry = entries.get(name);
     if (!entry) return;
+    entry.snapshot = undefined;
     const incoming = event.service;
     let version = entry.services.find((s) => s.version === incoming.version);
     if (event.action === "delete") {
@@ -119,13 +138,21 @@ export function createCacheRegistry(registry: Registry, options: CacheRegistryOp
     async getService(name: string, opts: IoOptions = {}): Promise<Service[]> {
       const entry = entries.get(name);
       const now = Date.now();
-      if (entry && now - entry.fetched < ttlMs && entry.services.length > 0)
-        return entry.services.map(cloneService);
+      if (entry && now - entry.fetched < ttlMs && entry.services.length > 0) {
+        entry.snapshot ??= freeze(entry.services);
+        return entry.snapshot as Service[];
+      }
       try {
         const services = await fetch(name, opts);
         degraded = false;
-        const fresh: Entry = entries.get(name) ?? { services: [], fetched: 0, watcher: undefined };
+        const fresh: Entry = entries.get(name) ?? {
+          services: [],
+          snapshot: undefined,
+          fetched: 0,
+          watcher: undefined,
+        };
         fresh.services = services.map(cloneService);
+        fresh.snapshot = undefined;
         fresh.fetched = Date.now();
         entries.set(name, fresh);
         if (ttlMs > 0) startWatch(name, fresh);
@@ -141,7 +168,8 @@ export function createCacheRegistry(registry: Registry, options: CacheRegistryOp
         degraded = true;
         if (entry && entry.services.length > 0 && now - entry.fetched < staleMs) {
           logger.warn(`registry unreachable; serving ${name} from cache`, { err });
-          return entry.services.map(cloneService);
+          entry.snapshot ??= freeze(entry.services);
+          return entry.snapshot as Service[];
         }
         throw err;
       }

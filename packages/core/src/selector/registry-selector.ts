@@ -60,7 +60,10 @@ export function createSelector(options: SelectorOptions): Selector {
     let out: Set<string> | undefined;
     const now = Date.now();
     for (const [id, h] of nodes) {
-      if (h.ejectedUntil > now) (out ??= new Set()).add(id);
+      if (h.ejectedUntil > now) {
+        out ??= new Set();
+        out.add(id);
+      }
     }
     return out;
   };

@@ -5,7 +5,7 @@ import type { IoOptions } from "../context/call-options.js";
 import { type Context, runWithContext } from "../context/context.js";
 import { MicroError } from "../errors/micro-error.js";
 import { AsyncQueue } from "../internal/async-queue.js";
-import { deadlineSignal, raceSignal, sleep } from "../internal/signals.js";
+import { sleep } from "../internal/signals.js";
 import { createConsoleLogger, type Logger } from "../logger/logger.js";
 import { Metadata } from "../metadata/metadata.js";
 import type { Endpoint, Registry, Service } from "../registry/registry.js";
@@ -13,6 +13,7 @@ import { EOS, getHeader, Header, parseTimeoutHeader } from "../rpc/headers.js";
 import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
 import { createHandler, fromMethods } from "./handler.js";
 import { Inflight } from "./inflight.js";
+import { RequestContext } from "./request-context.js";
 import type {
   EndpointSpec,
   Handler,
@@ -114,6 +115,8 @@ class RpcServer implements Server {
   private readonly brokerSubs: Subscriber[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly inflight = new Inflight();
+  /** Contexts of requests being handled, ended at once by a forced stop. */
+  private readonly active = new Set<RequestContext>();
   private readonly logger: Logger;
   private readonly chain: HandlerFunc;
   private readonly subChain: SubscriberCall;
@@ -264,7 +267,9 @@ class RpcServer implements Server {
     this.draining = true;
     const drained = await this.inflight.idle(options.timeoutMs ?? this.options.drainTimeoutMs ?? 10_000);
     if (!drained) this.logger.warn(`stopping with ${this.inflight.count} requests still running`);
-    this.stopController.abort(MicroError.serviceUnavailable(ID, "server stopped"));
+    const stopped = MicroError.serviceUnavailable(ID, "server stopped");
+    this.stopController.abort(stopped);
+    for (const ctx of this.active) ctx.expire(stopped);
     await Promise.all([...this.sockets].map((s) => s.close()));
     await this.acceptLoop;
     this.logger.info("stopped");
@@ -379,10 +384,10 @@ class RpcServer implements Server {
   private async serve(socket: Socket): Promise<void> {
     this.sockets.add(socket);
     const streams = new Map<string, InboundStream>();
-    const conn = new AbortController();
+    const conn = new Set<RequestContext>();
     try {
       for await (const msg of socket) {
-        const wait = this.dispatch(socket, msg, streams, conn.signal);
+        const wait = this.dispatch(socket, msg, streams, conn);
         if (wait) await wait;
       }
     } catch (err) {
@@ -394,7 +399,8 @@ class RpcServer implements Server {
       }
     } finally {
       // The caller went away: every handler of this connection sees its signal fire.
-      conn.abort(MicroError.canceled(ID, "connection closed by the caller"));
+      const gone = MicroError.canceled(ID, "connection closed by the caller");
+      for (const ctx of conn) ctx.expire(gone);
       for (const s of streams.values())
         s.input.fail(MicroError.canceled(ID, "connection closed by the caller"));
       this.sockets.delete(socket);
@@ -407,7 +413,7 @@ class RpcServer implements Server {
     socket: Socket,
     msg: Message,
     streams: Map<string, InboundStream>,
-    conn: AbortSignal,
+    conn: Set<RequestContext>,
   ): Promise<void> | undefined {
     const h = msg.header;
     if (getHeader(h, Header.Topic) !== undefined) {
@@ -461,20 +467,33 @@ class RpcServer implements Server {
     return { method, codec, contentType };
   }
 
-  private context(socket: Socket, header: Record<string, string>, endpoint: string, conn: AbortSignal) {
+  /** A request's context, ended early when its connection closes or the server stops. */
+  private context(
+    socket: Socket,
+    header: Record<string, string>,
+    endpoint: string,
+    conn: Set<RequestContext>,
+  ) {
     const timeoutMs = parseTimeoutHeader(getHeader(header, Header.Timeout));
-    const parent = AbortSignal.any([conn, this.stopController.signal]);
-    const d = deadlineSignal(ID, endpoint, parent, timeoutMs);
-    const ctx: Context = {
-      service: this.serviceName,
+    const ctx = new RequestContext(
+      this.serviceName,
       endpoint,
-      metadata: new Metadata(header),
-      deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
-      signal: d.signal,
-      remote: socket.remote,
-      local: socket.local,
+      header,
+      timeoutMs,
+      socket.remote,
+      socket.local,
+    );
+    conn.add(ctx);
+    this.active.add(ctx);
+    if (this.stopController.signal.aborted) ctx.expire(MicroError.serviceUnavailable(ID, "server stopped"));
+    return {
+      ctx,
+      cleanup: () => {
+        ctx.finish();
+        conn.delete(ctx);
+        this.active.delete(ctx);
+      },
     };
-    return { ctx, cleanup: d.cleanup };
   }
 
   private replyHeader(
@@ -503,7 +522,7 @@ class RpcServer implements Server {
     return undefined;
   }
 
-  private async serveUnary(socket: Socket, msg: Message, conn: AbortSignal): Promise<void> {
+  private async serveUnary(socket: Socket, msg: Message, conn: Set<RequestContext>): Promise<void> {
     this.inflight.enter();
     let cleanup: (() => void) | undefined;
     try {
@@ -529,12 +548,10 @@ class RpcServer implements Server {
         kind: method.kind,
         body,
       };
-      const result = await raceSignal(
+      const result = await Promise.race([
         runWithContext(c.ctx, () => this.chain(request, c.ctx)),
-        c.ctx.signal,
-        ID,
-        method.endpoint,
-      );
+        c.ctx.expired,
+      ]);
       const out = codec.marshal(result, method.spec.responseType);
       await this.send(socket, {
         header: this.replyHeader(msg.header, { [Header.ContentType]: contentType }),
@@ -558,7 +575,7 @@ class RpcServer implements Server {
     first: Message,
     streamId: string,
     stream: InboundStream,
-    conn: AbortSignal,
+    conn: Set<RequestContext>,
   ): Promise<void> {
     this.inflight.enter();
     const base: Record<string, string> = { [Header.Stream]: streamId };
@@ -591,7 +608,7 @@ class RpcServer implements Server {
           for await (const b of stream.input) yield decode(b);
         })();
       } else {
-        const r = await raceSignal(stream.input.next(), c.ctx.signal, ID, method.endpoint);
+        const r = await Promise.race([stream.input.next(), c.ctx.expired]);
         if (r.done) throw MicroError.badRequest(ID, `${method.endpoint}: stream closed before the request`);
         body = decode(r.value);
       }
@@ -602,12 +619,10 @@ class RpcServer implements Server {
         kind: method.kind,
         body,
       };
-      const result = await raceSignal(
+      const result = await Promise.race([
         runWithContext(c.ctx, () => this.chain(request, c.ctx)),
-        c.ctx.signal,
-        ID,
-        method.endpoint,
-      );
+        c.ctx.expired,
+      ]);
       if (method.kind === "server" || method.kind === "bidi") {
         if (!isAsyncIterable(result)) {
           throw MicroError.internalServerError(
@@ -618,12 +633,7 @@ class RpcServer implements Server {
         const it = result[Symbol.asyncIterator]();
         try {
           for (;;) {
-            const r = await raceSignal(
-              runWithContext(c.ctx, () => it.next()),
-              c.ctx.signal,
-              ID,
-              method.endpoint,
-            );
+            const r = await Promise.race([runWithContext(c.ctx, () => it.next()), c.ctx.expired]);
             if (r.done) break;
             await socket.send({ header: base, body: codec.marshal(r.value, method.spec.responseType) });
           }

@@ -1,0 +1,79 @@
+import type { Context } from "../context/context.js";
+import { MicroError } from "../errors/micro-error.js";
+import { Metadata } from "../metadata/metadata.js";
+
+/**
+ * A handler's context, built lazily: metadata and the AbortSignal are created only when the
+ * handler touches them (most never do), and the deadline is a plain timer. `expire` ends the
+ * request (deadline passed, caller gone, server stopping) and rejects `expired`.
+ */
+export class RequestContext implements Context {
+  readonly deadline: number | undefined;
+  private md: Metadata | undefined;
+  private controller: AbortController | undefined;
+  private reason: MicroError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private rejectExpired: ((e: MicroError) => void) | undefined;
+  /** Rejects with the reason the request ended early; never resolves. */
+  readonly expired: Promise<never>;
+
+  constructor(
+    readonly service: string,
+    readonly endpoint: string,
+    private readonly header: Record<string, string>,
+    timeoutMs: number | undefined,
+    readonly remote: string | undefined,
+    readonly local: string | undefined,
+  ) {
+    this.expired = new Promise<never>((_, reject) => {
+      this.rejectExpired = reject;
+    });
+    this.expired.catch(() => {});
+    if (timeoutMs !== undefined) {
+      this.deadline = Date.now() + timeoutMs;
+      this.timer = setTimeout(
+        () =>
+          this.expire(
+            MicroError.timeout(
+              "go.micro.server",
+              `${endpoint}: deadline of ${Math.round(timeoutMs)}ms exceeded`,
+            ),
+          ),
+        timeoutMs,
+      );
+    }
+  }
+
+  get metadata(): Metadata {
+    this.md ??= new Metadata(this.header);
+    return this.md;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** True once the request ended early. */
+  get done(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Ends the request early: the signal fires and `expired` rejects with `reason`. */
+  expire(reason: MicroError): void {
+    if (this.reason) return;
+    this.reason = reason;
+    if (this.timer) clearTimeout(this.timer);
+    this.controller?.abort(reason);
+    this.rejectExpired?.(reason);
+  }
+
+  /** Stops the deadline timer once the request finished normally. */
+  finish(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
