@@ -105,11 +105,11 @@ export type {
 export type { PluginChoice, ServiceConfig } from "./service/config.js";
 export { readConfig } from "./service/config.js";
 export { parseDuration } from "./service/duration.js";
+// Service
+export { createService } from "./service/micro-service.js";
 export type { PluginConfig, PluginFactory, PluginTable } from "./service/plugins.js";
 export { defaultPlugins, loadPlugin } from "./service/plugins.js";
 export type { Hook, InitOptions, RunOptions, Service, ServiceOptions } from "./service/service.js";
-// Service
-export { createService } from "./service/service.js";
 export type { MemoryTransportOptions } from "./transport/memory-transport.js";
 export { createMemoryTransport } from "./transport/memory-transport.js";
 // Transport

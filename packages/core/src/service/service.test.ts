@@ -8,7 +8,7 @@ import { createMemoryRegistry } from "../registry/memory-registry.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
 import { readConfig } from "./config.js";
 import { parseDuration } from "./duration.js";
-import { createService } from "./service.js";
+import { createService } from "./micro-service.js";
 
 function stack() {
   return {
