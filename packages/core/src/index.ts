@@ -82,7 +82,7 @@ export { createSelector } from "./selector/registry-selector.js";
 // Selector
 export type { Filter, Next, NodeStats, SelectOptions, Selector, Strategy } from "./selector/selector.js";
 export { leastOutstanding, random, roundRobin } from "./selector/strategies.js";
-export { describe } from "./server/handler.js";
+export { describe, toEndpoint } from "./server/handler.js";
 export type { ServerOptions } from "./server/rpc-server.js";
 export { createServer } from "./server/rpc-server.js";
 // Server
