@@ -74,8 +74,22 @@ export type {
 } from "./registry/registry.js";
 export { serviceFromGo, serviceToGo } from "./registry/service-util.js";
 export { createWatcher } from "./registry/watcher.js";
-// Wire protocol constants
+export type { Envelope, EnvelopeRequest, EnvelopeResponse } from "./rpc/envelope.js";
+export { jsonRpcEnvelope } from "./rpc/envelope.js";
+// Wire protocol constants and Go Micro's legacy JSON-RPC envelope
 export { EOS, getHeader, Header } from "./rpc/headers.js";
+export type {
+  JsonRpcRequest,
+  JsonRpcRequestInit,
+  JsonRpcResponse,
+  JsonRpcResponseInit,
+} from "./rpc/json-rpc-envelope.js";
+export {
+  decodeJsonRpcRequest,
+  decodeJsonRpcResponse,
+  encodeJsonRpcRequest,
+  encodeJsonRpcResponse,
+} from "./rpc/json-rpc-envelope.js";
 export { filterEndpoint, filterLabel, filterVersion } from "./selector/filters.js";
 export type { SelectorOptions } from "./selector/registry-selector.js";
 export { createSelector } from "./selector/registry-selector.js";

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MicroError } from "@microts/core";
+import { decodeJsonRpcRequest, decodeJsonRpcResponse, MicroError } from "@microts/core";
 import fc from "fast-check";
 import { ProfileSchema, RequestSchema } from "./gen/greeter_pb.js";
 import { createGrpcCodec } from "./grpc-codec.js";
 import { decodeGrpcFrame, encodeGrpcFrame } from "./grpc-frame.js";
-import { decodeJsonRpcRequest, decodeJsonRpcResponse } from "./jsonrpc-envelope.js";
 import { createProtobufCodec } from "./protobuf-codec.js";
 import { createProtoJsonCodec } from "./protojson-codec.js";
 import { decodeProtoRpcRequest, decodeProtoRpcResponse } from "./protorpc-envelope.js";

@@ -8,18 +8,6 @@ export { describeMessage, goCamelCase, goTypeName } from "./describe-message.js"
 export type { GrpcCodecOptions } from "./grpc-codec.js";
 export { createGrpcCodec, createGrpcCodecs } from "./grpc-codec.js";
 export { DEFAULT_MAX_GRPC_MESSAGE_BYTES, decodeGrpcFrame, encodeGrpcFrame } from "./grpc-frame.js";
-export type {
-  JsonRpcRequest,
-  JsonRpcRequestInit,
-  JsonRpcResponse,
-  JsonRpcResponseInit,
-} from "./jsonrpc-envelope.js";
-export {
-  decodeJsonRpcRequest,
-  decodeJsonRpcResponse,
-  encodeJsonRpcRequest,
-  encodeJsonRpcResponse,
-} from "./jsonrpc-envelope.js";
 export type { ProtoClientOptions } from "./proto-client.js";
 export { protoClient } from "./proto-client.js";
 export type { ProtoHandlerOptions } from "./proto-handler.js";
@@ -48,4 +36,5 @@ export {
   encodeProtoRpcRequest,
   encodeProtoRpcResponse,
 } from "./protorpc-envelope.js";
+export { protoRpcEnvelope } from "./protorpc-envelope-plugin.js";
 export { isMessageSchema } from "./schema.js";

@@ -1,7 +1,9 @@
-import { MicroError } from "@microts/core";
-import { goJson } from "@microts/core/internal";
+import { MicroError } from "../errors/micro-error.js";
+import { goJson } from "../internal/go-json.js";
 import { arrayElements, objectMembers, type Span } from "./json-scan.js";
-import { CODEC_ID, messageOf } from "./schema.js";
+
+const CODEC_ID = "go.micro.codec";
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * Go Micro's legacy JSON-RPC 1.0 envelope (`codec/jsonrpc`, content types `application/json-rpc`
