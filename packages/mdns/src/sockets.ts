@@ -21,9 +21,14 @@ export type Datagram = (bytes: Uint8Array, from: RemoteInfo) => void;
  * answer goes to the sender's address, and a packet to one of our own addresses is routed through
  * loopback too, so everything we send stays on this host even if another program here (a Go
  * service, say) joined the group on a LAN interface and Linux hands us its packets.
+ * `0.0.0.0` counts as this host: a querier bound to the wildcard address that sends through a
+ * loopback-only route has no source address to pick (Go Micro's client in a network namespace
+ * with only `lo` does this), and an answer to `0.0.0.0` is delivered locally by Linux.
  */
 export function acceptSource(config: SocketConfig, address: string): boolean {
-  return !isLoopback(config.iface) || isLoopback(address) || ownAddresses().has(address);
+  return (
+    !isLoopback(config.iface) || isLoopback(address) || address === "0.0.0.0" || ownAddresses().has(address)
+  );
 }
 
 let own: { at: number; set: Set<string> } | undefined;
