@@ -9,6 +9,7 @@ import { sleep } from "../internal/signals.js";
 import { createConsoleLogger, type Logger } from "../logger/logger.js";
 import { Metadata } from "../metadata/metadata.js";
 import type { Endpoint, Registry, Service } from "../registry/registry.js";
+import { type Envelope, type EnvelopeRequest, jsonRpcEnvelope } from "../rpc/envelope.js";
 import { EOS, getHeader, Header, parseTimeoutHeader } from "../rpc/headers.js";
 import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
 import { createHandler, fromMethods } from "./handler.js";
@@ -76,6 +77,12 @@ export interface ServerOptions {
   middleware?: HandlerMiddleware[] | undefined;
   /** Subscriber middleware, outermost first. */
   subscriberMiddleware?: SubscriberMiddleware[] | undefined;
+  /**
+   * Legacy envelopes unwrapped from requests without routing headers, as Go Micro's server does.
+   * Default: JSON-RPC ({@link jsonRpcEnvelope}); add `protoRpcEnvelope()` from
+   * `@microts/protobuf` for proto-RPC clients.
+   */
+  envelopes?: Envelope[] | undefined;
   /** Default: a console logger named after the service. */
   logger?: Logger | undefined;
 }
@@ -118,6 +125,7 @@ class RpcServer implements Server {
   /** Contexts of requests being handled, ended at once by a forced stop. */
   private readonly active = new Set<RequestContext>();
   private readonly logger: Logger;
+  private readonly envelopes: Envelope[];
   private readonly chain: HandlerFunc;
   private readonly subChain: SubscriberCall;
   private listener: Listener | undefined;
@@ -138,6 +146,7 @@ class RpcServer implements Server {
       ? "application/protobuf"
       : "application/json";
     this.logger = options.logger ?? createConsoleLogger({ name: this.serviceName });
+    this.envelopes = options.envelopes ?? [jsonRpcEnvelope()];
     const terminal: HandlerFunc = async (request, ctx) => {
       const route = this.lookup(request.endpoint);
       if (route instanceof MicroError) throw route;
@@ -522,18 +531,51 @@ class RpcServer implements Server {
     return undefined;
   }
 
+  /**
+   * The legacy envelope a request arrived in, if any: Go Micro's server unwraps one when the
+   * request carries no `Micro-Service`/`Micro-Method`/`Micro-Endpoint` header (or carries
+   * `Micro-Target`) and no `Micro-Protocol`.
+   */
+  private envelopeOf(header: Record<string, string>): Envelope | undefined {
+    if (getHeader(header, Header.Protocol) !== undefined) return undefined;
+    const routed =
+      getHeader(header, Header.Service) ||
+      getHeader(header, Header.Method) ||
+      getHeader(header, Header.Endpoint);
+    if (routed && getHeader(header, Header.Target) === undefined) return undefined;
+    const ct = (getHeader(header, Header.ContentType) || this.defaultContentType)
+      .split(";", 1)[0]
+      ?.trim()
+      .toLowerCase();
+    return this.envelopes.find((e) => e.contentTypes.includes(ct ?? ""));
+  }
+
   private async serveUnary(socket: Socket, msg: Message, conn: Set<RequestContext>): Promise<void> {
     this.inflight.enter();
     let cleanup: (() => void) | undefined;
+    const envelope = this.envelopeOf(msg.header);
+    let unwrapped: EnvelopeRequest | undefined;
+    const contentType = getHeader(msg.header, Header.ContentType) || this.defaultContentType;
     try {
       const refused = this.refusal();
       if (refused) throw refused;
-      const route = this.route(msg.header);
+      let route: Route | MicroError;
+      let payload = msg.body;
+      if (envelope) {
+        unwrapped = envelope.decodeRequest(msg.body);
+        payload = unwrapped.body;
+        route = this.route({
+          [Header.Endpoint]: unwrapped.endpoint,
+          [Header.ContentType]: envelope.bodyContentType,
+        });
+      } else {
+        route = this.route(msg.header);
+      }
       if (route instanceof MicroError) throw route;
-      const { method, codec, contentType } = route;
+      const { method, codec } = route;
       let body: unknown;
       try {
-        body = codec.unmarshal(msg.body, method.spec.requestType);
+        body = codec.unmarshal(payload, method.spec.requestType);
       } catch (err) {
         throw MicroError.badRequest(ID, `rpc: router cannot decode request: ${(err as Error).message}`, {
           cause: err,
@@ -544,7 +586,7 @@ class RpcServer implements Server {
       const request: ServerRequest = {
         service: this.serviceName,
         endpoint: method.endpoint,
-        contentType,
+        contentType: route.contentType,
         kind: method.kind,
         body,
       };
@@ -552,7 +594,9 @@ class RpcServer implements Server {
         runWithContext(c.ctx, () => this.chain(request, c.ctx)),
         c.ctx.expired,
       ]);
-      const out = codec.marshal(result, method.spec.responseType);
+      let out = codec.marshal(result, method.spec.responseType);
+      if (envelope && unwrapped)
+        out = envelope.encodeResponse({ endpoint: unwrapped.endpoint, id: unwrapped.id, body: out });
       await this.send(socket, {
         header: this.replyHeader(msg.header, { [Header.ContentType]: contentType }),
         body: out,
@@ -560,9 +604,20 @@ class RpcServer implements Server {
     } catch (err) {
       const e = MicroError.from(err, this.serviceName);
       if (e.code >= 500 && e.id !== ID) this.logger.error(`handler failed: ${e.detail}`, { err });
+      // Legacy clients read the error from the envelope; every client reads Micro-Error.
+      const body = envelope
+        ? envelope.encodeResponse({
+            endpoint: unwrapped?.endpoint ?? "",
+            id: unwrapped?.id ?? "",
+            error: String(e),
+          })
+        : EMPTY;
       await this.send(socket, {
-        header: this.replyHeader(msg.header, { [Header.Error]: String(e) }),
-        body: EMPTY,
+        header: this.replyHeader(msg.header, {
+          [Header.Error]: String(e),
+          [Header.ContentType]: contentType,
+        }),
+        body,
       });
     } finally {
       cleanup?.();
