@@ -68,18 +68,41 @@ test("watch events keep the cached entry current", async () => {
   await cache.close();
 });
 
-test("a registry outage is served from the last known nodes", async () => {
+test("a registry outage is served from the last known nodes, refreshed in the background", async () => {
   const backend = flaky(createMemoryRegistry());
   await backend.register(svc("a"));
-  const cache = createCacheRegistry(backend, { ttlMs: 1 });
+  const cache = createCacheRegistry(backend, { ttlMs: 1, retryMs: 1 });
   await cache.getService("cached");
   backend.down = true;
   await new Promise((r) => setTimeout(r, 5));
   assert.equal((await cache.getService("cached"))[0]?.nodes[0]?.id, "a");
-  assert.equal(cache.degraded, true);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(cache.degraded, true, "the background refresh saw the outage");
   backend.down = false;
+  assert.equal((await cache.getService("cached"))[0]?.nodes[0]?.id, "a");
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(cache.degraded, false, "the next refresh saw the registry back");
+  await cache.close();
+});
+
+test("a slow registry never stalls a lookup that has known nodes", async () => {
+  const inner = createMemoryRegistry();
+  await inner.register(svc("a"));
+  let slow = false;
+  const backend: Registry = {
+    ...inner,
+    async getService(name: string) {
+      if (slow) await new Promise((r) => setTimeout(r, 1_000));
+      return inner.getService(name);
+    },
+  };
+  const cache = createCacheRegistry(backend, { ttlMs: 1 });
   await cache.getService("cached");
-  assert.equal(cache.degraded, false);
+  slow = true;
+  await new Promise((r) => setTimeout(r, 5));
+  const t0 = Date.now();
+  assert.equal((await cache.getService("cached"))[0]?.nodes[0]?.id, "a");
+  assert.ok(Date.now() - t0 < 100, "served from the cache while the refresh runs");
   await cache.close();
 });
 

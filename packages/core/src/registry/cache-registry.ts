@@ -17,6 +17,8 @@ export interface CacheRegistryOptions {
    * milliseconds. Default: forever (calls keep working from the last known nodes).
    */
   staleMs?: number;
+  /** After a failed refresh, how long before the registry is asked again, in milliseconds. Default 1 000. */
+  retryMs?: number;
   logger?: Logger;
 }
 
@@ -25,6 +27,8 @@ interface Entry {
   /** Frozen copy handed to callers; rebuilt after a change. */
   snapshot: readonly Service[] | undefined;
   fetched: number;
+  /** No background refresh before this time (set after a failed refresh). */
+  retryAt: number;
   watcher: Watcher | undefined;
 }
 
@@ -52,9 +56,10 @@ export interface CacheRegistry extends Registry {
 /**
  * Serves `getService` from memory: Go Micro's `registry/cache`. The first lookup of a service
  * fetches it and starts a watch on it; watch events keep the entry current; entries older than
- * `ttlMs` are fetched again. Concurrent lookups of one service share one fetch. When the registry
- * cannot be reached, the last known nodes are served (within `staleMs`), so calls keep working
- * through a registry outage. Writes and watches go straight to the wrapped registry.
+ * `ttlMs` are refreshed in the background while the known nodes keep answering, so a slow
+ * registry never stalls a call. Concurrent lookups of one service share one fetch. When the
+ * registry cannot be reached, the last known nodes are served (within `staleMs`), so calls keep
+ * working through a registry outage, and the registry is asked again at most every `retryMs`. Writes and watches go straight to the wrapped registry.
  *
  * Records returned from the cache are shared between callers and deep-frozen: copy one
  * (`structuredClone`) before changing it.
@@ -62,6 +67,7 @@ export interface CacheRegistry extends Registry {
 export function createCacheRegistry(registry: Registry, options: CacheRegistryOptions = {}): CacheRegistry {
   const ttlMs = options.ttlMs ?? 60_000;
   const staleMs = options.staleMs ?? Number.POSITIVE_INFINITY;
+  const retryMs = options.retryMs ?? 1_000;
   const logger = options.logger ?? silentLogger;
   const entries = new Map<string, Entry>();
   const inflight = new Map<string, Promise<Service[]>>();
@@ -126,6 +132,42 @@ export function createCacheRegistry(registry: Registry, options: CacheRegistryOp
     return p;
   };
 
+  /** Asks the registry (one request per service at a time) and stores the answer. */
+  const refresh = async (name: string, opts: IoOptions): Promise<Service[]> => {
+    try {
+      const services = await fetch(name, opts);
+      degraded = false;
+      const fresh: Entry = entries.get(name) ?? {
+        services: [],
+        snapshot: undefined,
+        fetched: 0,
+        retryAt: 0,
+        watcher: undefined,
+      };
+      fresh.services = services.map(cloneService);
+      fresh.snapshot = undefined;
+      fresh.fetched = Date.now();
+      entries.set(name, fresh);
+      if (ttlMs > 0) startWatch(name, fresh);
+      return services;
+    } catch (err) {
+      const entry = entries.get(name);
+      if (err instanceof MicroError && err.code === 404) {
+        // The registry answered: the service is gone. Forget it.
+        entry?.watcher?.stop();
+        entries.delete(name);
+        throw err;
+      }
+      degraded = true;
+      if (entry) {
+        // Do not ask a failing registry on every call: wait a little before the next refresh.
+        entry.retryAt = Date.now() + Math.min(ttlMs, retryMs);
+        logger.warn(`registry unreachable; serving ${name} from cache`, { err });
+      }
+      throw err;
+    }
+  };
+
   const cache: CacheRegistry = {
     name: registry.name,
     get degraded() {
@@ -138,41 +180,14 @@ export function createCacheRegistry(registry: Registry, options: CacheRegistryOp
     async getService(name: string, opts: IoOptions = {}): Promise<Service[]> {
       const entry = entries.get(name);
       const now = Date.now();
-      if (entry && now - entry.fetched < ttlMs && entry.services.length > 0) {
+      if (entry && entry.services.length > 0 && now - entry.fetched < staleMs) {
+        // Known nodes answer at once; an expired entry is refreshed in the background, so a slow
+        // or unreachable registry never stalls a call that has somewhere to go.
+        if (now - entry.fetched >= ttlMs && now >= entry.retryAt) void refresh(name, opts).catch(() => {});
         entry.snapshot ??= freeze(entry.services);
         return entry.snapshot as Service[];
       }
-      try {
-        const services = await fetch(name, opts);
-        degraded = false;
-        const fresh: Entry = entries.get(name) ?? {
-          services: [],
-          snapshot: undefined,
-          fetched: 0,
-          watcher: undefined,
-        };
-        fresh.services = services.map(cloneService);
-        fresh.snapshot = undefined;
-        fresh.fetched = Date.now();
-        entries.set(name, fresh);
-        if (ttlMs > 0) startWatch(name, fresh);
-        return services;
-      } catch (err) {
-        if (err instanceof MicroError && err.code === 404) {
-          // The registry answered: the service is gone. Forget it.
-          const gone = entries.get(name);
-          gone?.watcher?.stop();
-          entries.delete(name);
-          throw err;
-        }
-        degraded = true;
-        if (entry && entry.services.length > 0 && now - entry.fetched < staleMs) {
-          logger.warn(`registry unreachable; serving ${name} from cache`, { err });
-          entry.snapshot ??= freeze(entry.services);
-          return entry.snapshot as Service[];
-        }
-        throw err;
-      }
+      return refresh(name, opts);
     },
     invalidate(service?: string) {
       for (const [name, e] of entries) {

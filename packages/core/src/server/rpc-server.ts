@@ -73,6 +73,8 @@ export interface ServerOptions {
    * another node). Default 0: no limit.
    */
   maxInFlight?: number | undefined;
+  /** Endpoints served even beyond `maxInFlight` (health checks, say): `["Health.Check"]`. Default none. */
+  maxInFlightExempt?: string[] | undefined;
   /** Handler middleware, outermost first. */
   middleware?: HandlerMiddleware[] | undefined;
   /** Subscriber middleware, outermost first. */
@@ -524,10 +526,15 @@ class RpcServer implements Server {
   }
 
   /** Why a new request is refused before reaching a handler, if it is. */
-  private refusal(): MicroError | undefined {
+  private refusal(header: Record<string, string>): MicroError | undefined {
     if (this.draining) return MicroError.serviceUnavailable(ID, "server is stopping");
     const max = this.options.maxInFlight ?? 0;
-    if (max > 0 && this.inflight.count > max) return MicroError.serviceUnavailable(ID, "server overloaded");
+    if (max > 0 && this.inflight.count >= max) {
+      const endpoint = getHeader(header, Header.Endpoint) || getHeader(header, Header.Method) || "";
+      if (!this.options.maxInFlightExempt?.includes(endpoint)) {
+        return MicroError.serviceUnavailable(ID, "server overloaded");
+      }
+    }
     return undefined;
   }
 
@@ -551,14 +558,21 @@ class RpcServer implements Server {
   }
 
   private async serveUnary(socket: Socket, msg: Message, conn: Set<RequestContext>): Promise<void> {
+    // Refused before it counts as in flight: a storm of refusals cannot inflate the count.
+    const refused = this.refusal(msg.header);
+    if (refused) {
+      await this.send(socket, {
+        header: this.replyHeader(msg.header, { [Header.Error]: String(refused) }),
+        body: EMPTY,
+      });
+      return;
+    }
     this.inflight.enter();
     let cleanup: (() => void) | undefined;
     const envelope = this.envelopeOf(msg.header);
     let unwrapped: EnvelopeRequest | undefined;
     const contentType = getHeader(msg.header, Header.ContentType) || this.defaultContentType;
     try {
-      const refused = this.refusal();
-      if (refused) throw refused;
       let route: Route | MicroError;
       let payload = msg.body;
       if (envelope) {
@@ -632,12 +646,16 @@ class RpcServer implements Server {
     stream: InboundStream,
     conn: Set<RequestContext>,
   ): Promise<void> {
-    this.inflight.enter();
     const base: Record<string, string> = { [Header.Stream]: streamId };
+    const refused = this.refusal(first.header);
+    if (refused) {
+      await this.send(socket, { header: { ...base, [Header.Error]: String(refused) }, body: EMPTY });
+      stream.input.end();
+      return;
+    }
+    this.inflight.enter();
     let cleanup: (() => void) | undefined;
     try {
-      const refused = this.refusal();
-      if (refused) throw refused;
       const route = this.route(first.header);
       if (route instanceof MicroError) throw route;
       const { method, codec, contentType } = route;

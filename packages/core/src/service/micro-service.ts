@@ -112,6 +112,7 @@ class MicroService implements Service {
       drainTimeoutMs: o.drainTimeoutMs,
       gracePeriodMs: o.gracePeriodMs,
       maxInFlight: o.maxInFlight,
+      maxInFlightExempt: o.maxInFlightExempt,
       middleware: o.middleware,
       subscriberMiddleware: o.subscriberMiddleware,
       logger: o.logger,

@@ -58,6 +58,8 @@ export interface ServiceOptions {
   gracePeriodMs?: number | undefined;
   /** Requests handled at once before refusing with a retryable 503. Default 0: no limit. */
   maxInFlight?: number | undefined;
+  /** Endpoints served even beyond `maxInFlight` (health checks). Default none. */
+  maxInFlightExempt?: string[] | undefined;
   /** Client defaults. */
   client?:
     | {
