@@ -31,8 +31,9 @@ export interface NatsTransportOptions extends NatsConnectionConfig {
    * one round trip to NATS: when nobody subscribes to it, NATS answers "no responders" and `dial`
    * rejects with 503 at once, like a refused TCP connection. A micro-ts listener ignores the probe
    * (or refuses it once closed); a Go listener opens a session for it that ends on the first read
-   * (the empty payload is not JSON). false: `dial` only subscribes, as in Go, and a missing server
-   * shows on the first `send`. Default true.
+   * (the empty payload is not JSON). The probe's reply subject is `<inbox>.probe`, not the socket's
+   * inbox, so that this throwaway Go session never swallows the socket's first request. false:
+   * `dial` only subscribes, as in Go, and a missing server shows on the first `send`. Default true.
    */
   probeOnDial?: boolean | undefined;
 }
@@ -107,8 +108,17 @@ export function createNatsTransport(options: NatsTransportOptions = {}): Transpo
       });
       sockets.add(socket);
       if (options.probeOnDial ?? true) {
+        // The probe has its own reply subject. A Go listener keys sessions by reply subject and opens
+        // one for the probe that dies on it (not JSON); with the socket's inbox as reply, the first
+        // request could land in that dying session and be lost.
+        const probeInbox = `${inbox}.probe`;
+        const probeSub = nc.subscribe(probeInbox, {
+          callback: (err, m) => {
+            if (!err) socket.deliver(classify(m, new Reassembler()));
+          },
+        });
         try {
-          publishControl(nc, address, "probe", inbox);
+          publishControl(nc, address, "probe", probeInbox);
           // NATS answers "no responders" before the PONG of this flush when nobody listens.
           await raceDial(nc.flush(), opts.signal, opts.timeoutMs ?? options.dialTimeoutMs ?? 5_000, address);
         } catch (err) {
@@ -116,6 +126,8 @@ export function createNatsTransport(options: NatsTransportOptions = {}): Transpo
           throw err instanceof MicroError
             ? err
             : MicroError.serviceUnavailable(ID, `dial ${address}: ${String(err)}`, { cause: err });
+        } finally {
+          probeSub.unsubscribe();
         }
         const refused = await Promise.race([socket.closed, Promise.resolve(null)]);
         if (refused !== null) {

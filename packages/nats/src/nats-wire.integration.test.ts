@@ -195,6 +195,25 @@ describe("nats transport: Go wire format", { timeout: 30_000 }, () => {
     await goLike.close();
   });
 
+  test("the dial probe has its own reply subject, so a Go listener's throwaway probe session never gets a request", async () => {
+    // A Go listener keys sessions by reply subject and ends the one opened by the (non-JSON) probe;
+    // a request sharing that reply subject could be handed to the dying session and lost.
+    const subject = `test.${run}.probed`;
+    const goServer = raw.subscribe(subject, { max: 2 });
+    await raw.flush();
+    const socket = await transport.dial(subject);
+    await socket.send({ header: { "Micro-Id": "1" }, body: enc.encode("{}") });
+    const seen: Msg[] = [];
+    for await (const m of goServer) seen.push(m);
+    const [probe, data] = seen;
+    assert.equal(probe?.headers?.get("Micro-Transport"), "probe");
+    assert.equal(probe?.data.length, 0);
+    assert.equal(data?.reply, socket.local);
+    assert.ok(probe?.reply);
+    assert.notEqual(probe?.reply, socket.local);
+    await socket.close();
+  });
+
   test("a listener on :0 gets an inbox address; a Go client's request is answered on its reply subject", async () => {
     const listener = await transport.listen(":0");
     assert.match(listener.address, /^_INBOX\.[A-Za-z0-9]+$/);
