@@ -10,6 +10,8 @@ export type {
   SubscribeOptions,
   Subscriber,
 } from "./broker/broker.js";
+export type { EnvelopeMessage } from "./broker/envelope.js";
+export { decodeMessageEnvelope, encodeMessageEnvelope } from "./broker/envelope.js";
 export type { MemoryBrokerOptions } from "./broker/memory-broker.js";
 export { createMemoryBroker } from "./broker/memory-broker.js";
 // Client

@@ -11,7 +11,7 @@ interface Destination {
   port: number;
   path: string;
   topic: string;
-  items: string[];
+  items: Uint8Array[];
   running: boolean;
   waiters: (() => void)[];
 }
@@ -35,7 +35,7 @@ export class Deliveries {
 
   constructor(private readonly options: DeliveryOptions) {}
 
-  async enqueue(address: string, nodeId: string, topic: string, envelope: string): Promise<void> {
+  async enqueue(address: string, nodeId: string, topic: string, envelope: Uint8Array): Promise<void> {
     const key = `${address}\u0000${nodeId}`;
     let d = this.dests.get(key);
     if (d === undefined) {
@@ -84,7 +84,7 @@ export class Deliveries {
 
   private async drain(d: Destination, generation: number): Promise<void> {
     while (d.items.length > 0 && generation === this.generation) {
-      const body = d.items.shift() as string;
+      const body = d.items.shift() as Uint8Array;
       d.waiters.shift()?.();
       try {
         await this.post(d, body, false);
@@ -96,7 +96,7 @@ export class Deliveries {
     if (d.items.length === 0 && this.dests.get(d.key) === d) this.dests.delete(d.key);
   }
 
-  private post(d: Destination, body: string, retried: boolean): Promise<void> {
+  private post(d: Destination, body: Uint8Array, retried: boolean): Promise<void> {
     const url = `http://${d.host.includes(":") ? `[${d.host}]` : d.host}:${d.port}${d.path}`;
     return new Promise<void>((resolve, reject) => {
       const req = request(
@@ -107,7 +107,7 @@ export class Deliveries {
           path: d.path,
           agent: this.agent,
           timeout: this.options.timeoutMs,
-          headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+          headers: { "Content-Type": "application/json", "Content-Length": body.byteLength },
         },
         (res) => {
           res.resume(); // Go discards the response body too

@@ -4,7 +4,6 @@ import { createServer, request } from "node:http";
 import { describe, test } from "node:test";
 import type { BrokerEvent, MicroError, Registry } from "@microts/core";
 import { createMemoryRegistry, silentLogger } from "@microts/core";
-import { decodeEnvelope, encodeEnvelope } from "./broker-envelope.js";
 import { createHttpBroker } from "./http-broker.js";
 
 /** POSTs like Go's http broker publisher; returns status and body. */
@@ -39,38 +38,6 @@ async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-
-describe("http broker: envelope", () => {
-  test("encodes Go's json.Marshal(broker.Message): sorted keys, base64 body, HTML-safe escapes", () => {
-    const text = encodeEnvelope(
-      { b: "2", "Micro-Topic": "t", A: "<&>", "Content-Type": "application/json" },
-      new TextEncoder().encode('{"say":"hi"}\n'),
-    );
-    assert.equal(
-      text,
-      '{"Header":{"A":"\\u003c\\u0026\\u003e","Content-Type":"application/json","Micro-Topic":"t","b":"2"},' +
-        '"Body":"eyJzYXkiOiJoaSJ9Cg=="}',
-    );
-    assert.deepEqual(decodeEnvelope(text).header.A, "<&>");
-  });
-
-  test("decodes case-insensitive field names, null body; rejects bad shapes with 400", () => {
-    assert.deepEqual(decodeEnvelope('{"header":{"X":"1"},"body":null}'), {
-      header: { X: "1" },
-      body: new Uint8Array(0),
-    });
-    for (const bad of [
-      "nope",
-      "[]",
-      '{"Header":{"X":1}}',
-      '{"Header":[]}',
-      '{"Body":"***"}',
-      '{"Body":"abc"}',
-    ]) {
-      assert.throws(() => decodeEnvelope(bad), { code: 400 }, bad);
-    }
-  });
-});
 
 describe("http broker: Go Micro wire behaviour", { timeout: 20_000 }, () => {
   test("a subscription registers micro.http.broker with Go's node layout, and unsubscribe removes it", async () => {

@@ -14,11 +14,16 @@ import type {
   Subscriber,
   Watcher,
 } from "@microts/core";
-import { createConsoleLogger, getHeader, MicroError } from "@microts/core";
+import {
+  createConsoleLogger,
+  decodeMessageEnvelope,
+  encodeMessageEnvelope,
+  getHeader,
+  MicroError,
+} from "@microts/core";
 import { abortReason } from "@microts/core/internal";
 import { advertisedHost, formatHostPort, parseHostPort } from "./address.js";
 import { Deliveries } from "./broker-delivery.js";
-import { decodeEnvelope, encodeEnvelope } from "./broker-envelope.js";
 
 /** Options for {@link createHttpBroker}. */
 export interface HttpBrokerOptions {
@@ -137,7 +142,7 @@ class HttpBroker implements Broker {
 
   async publish(topic: string, message: BrokerMessage, opts: BrokerPublishOptions = {}): Promise<void> {
     const header: Record<string, string> = { ...message.header, "Micro-Topic": topic };
-    const envelope = encodeEnvelope(header, message.body);
+    const envelope = encodeMessageEnvelope({ header, body: message.body });
     const services = await this.lookup(topic, opts);
     const groups = new Map<string, ServiceRecord["nodes"]>();
     for (const svc of services) {
@@ -265,7 +270,7 @@ class HttpBroker implements Broker {
   private async dispatch(url: string, text: string, res: ServerResponse): Promise<void> {
     let message: BrokerMessage;
     try {
-      message = decodeEnvelope(text);
+      message = decodeMessageEnvelope(text);
     } catch (err) {
       const e = MicroError.from(err, ID, 400);
       this.logger.warn("undecodable delivery", { error: e.detail });

@@ -8,9 +8,8 @@ import type {
   SubscribeOptions,
   Subscriber,
 } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { encodeMessageEnvelope, MicroError } from "@microts/core";
 import type { IClientOptions, MqttClient } from "mqtt";
-import { encodeEnvelope } from "./envelope.js";
 import { closeClient, ID, openClient, type QoS, withDeadline } from "./mqtt-client.js";
 import { type MqttSubscriber, startMqttSubscriber } from "./mqtt-subscriber.js";
 
@@ -125,7 +124,7 @@ export function createMqttBroker(options: MqttBrokerOptions = {}): Broker {
       if (/[+#]/.test(topic))
         throw MicroError.badRequest(ID, `publish: wildcards are not allowed in ${topic}`);
       const c = await ensure(io);
-      const payload = Buffer.from(encodeEnvelope(message));
+      const payload = Buffer.from(encodeMessageEnvelope(message));
       // QoS 1: resolves on PUBACK. While disconnected mqtt.js queues the packet and sends it on
       // reconnect, so a publish that timed out here may still be delivered later.
       await withDeadline(`publish ${topic}`, io, timeoutMs, () =>

@@ -1,7 +1,6 @@
 import type { BrokerEvent, BrokerHandler, IoOptions, SubscribeOptions } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { decodeMessageEnvelope, MicroError } from "@microts/core";
 import type { IClientOptions, IPublishPacket, ISubscriptionMap, MqttClient } from "mqtt";
-import { decodeEnvelope } from "./envelope.js";
 import { closeClient, ID, openClient, type QoS, withDeadline } from "./mqtt-client.js";
 
 /** PUBACK reason codes (MQTT 5). Any code ≥ 0x80 still completes the delivery: nothing is resent. */
@@ -70,9 +69,9 @@ export async function startMqttSubscriber(
       // After unsubscribe: leave it unacked; the session is about to end anyway.
       return Promise.resolve();
     }
-    let message: ReturnType<typeof decodeEnvelope>;
+    let message: ReturnType<typeof decodeMessageEnvelope>;
     try {
-      message = decodeEnvelope(packet.payload);
+      message = decodeMessageEnvelope(packet.payload);
     } catch (err) {
       report(err);
       complete(PAYLOAD_FORMAT_INVALID);

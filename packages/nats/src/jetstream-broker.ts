@@ -8,7 +8,7 @@ import type {
   SubscribeOptions,
   Subscriber,
 } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { encodeMessageEnvelope, MicroError } from "@microts/core";
 import { abortReason, deadlineSignal, raceSignal, sleep } from "@microts/core/internal";
 import type { ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -16,7 +16,6 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { nanos, nuid } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
 import { Connector, errorText } from "./connection.js";
-import { encodeEnvelope } from "./envelope.js";
 import { deliver } from "./jetstream-delivery.js";
 import { StreamManager, streamError } from "./jetstream-stream.js";
 import { reportError } from "./report-error.js";
@@ -268,7 +267,7 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
       const budget = opts.timeoutMs ?? publishTimeoutMs;
       const deadline = Date.now() + budget;
       const d = deadlineSignal(ID, what, opts.signal, budget);
-      const data = encodeEnvelope(message);
+      const data = encodeMessageEnvelope(message);
       const msgID = message.header["Micro-ID"] || message.header["Micro-Id"] || nuid.next();
       let last: unknown;
       try {

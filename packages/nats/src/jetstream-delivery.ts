@@ -1,8 +1,7 @@
 import type { BrokerEvent, BrokerHandler, BrokerMessage, SubscribeOptions } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { decodeMessageEnvelope, MicroError } from "@microts/core";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { errorText } from "./connection.js";
-import { decodeEnvelope } from "./envelope.js";
 import { reportError } from "./report-error.js";
 
 /** What the delivery loop of one JetStream subscriber needs. */
@@ -39,7 +38,7 @@ export async function deliver(messages: ConsumerMessages, ctx: DeliveryContext):
       ctx.onSeq(m.seq);
       let message: BrokerMessage;
       try {
-        message = decodeEnvelope(m.data);
+        message = decodeMessageEnvelope(m.data);
       } catch (err) {
         m.term();
         reportError(

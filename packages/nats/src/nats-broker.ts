@@ -9,12 +9,11 @@ import type {
   SubscribeOptions,
   Subscriber,
 } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
 import { deadlineSignal, raceSignal } from "@microts/core/internal";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
 import { Connector, errorText } from "./connection.js";
-import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 import type { JetStreamBrokerOptions } from "./jetstream-broker.js";
 import { createJetStreamBroker } from "./jetstream-broker.js";
 import { reportError } from "./report-error.js";
@@ -103,7 +102,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
         if (!s.active) break;
         let message: BrokerMessage;
         try {
-          message = decodeEnvelope(m.data);
+          message = decodeMessageEnvelope(m.data);
         } catch (err) {
           reportError(
             opts.onError,
@@ -152,7 +151,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
       if (opts.signal?.aborted) throw MicroError.canceled(ID, `publish ${topic}: canceled`);
       const nc = await conn(opts);
       try {
-        nc.publish(topic, encodeEnvelope(message));
+        nc.publish(topic, encodeMessageEnvelope(message));
       } catch (err) {
         throw publishError(topic, err);
       }

@@ -1,11 +1,10 @@
 import type { IoOptions, Message, Socket } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
 import { deferred } from "@microts/core/internal";
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { CHUNK_HEADER, type Reassembler, splitPayload } from "./chunks.js";
 import { errorText } from "./connection.js";
-import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 import { Mailbox } from "./mailbox.js";
 
 const ID = "go.micro.transport";
@@ -44,7 +43,7 @@ export function classify(m: Msg, chunks: Reassembler): Inbound {
     data = r.data;
   }
   try {
-    return { kind: "data", message: decodeEnvelope(data), peerIsTs: control !== "" };
+    return { kind: "data", message: decodeMessageEnvelope(data), peerIsTs: control !== "" };
   } catch (err) {
     return { kind: "malformed", error: errorText(err) };
   }
@@ -139,7 +138,7 @@ export class NatsSocket implements Socket {
     if (options.signal?.aborted) throw MicroError.canceled(ID, `send to ${this.remote}: canceled`);
     if (this.isClosed) throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
     const nc = this.init.nc;
-    const pieces = splitPayload(encodeEnvelope(message), nc.info?.max_payload ?? 1024 * 1024);
+    const pieces = splitPayload(encodeMessageEnvelope(message), nc.info?.max_payload ?? 1024 * 1024);
     const reply = this.init.replyTo ? { reply: this.init.replyTo } : {};
     try {
       if (pieces.length === 1) {

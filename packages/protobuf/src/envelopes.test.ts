@@ -8,7 +8,7 @@ import {
   encodeProtoRpcRequest,
   encodeProtoRpcResponse,
 } from "./protorpc-envelope.js";
-import { hex, text, throwsMicro, unhex } from "./test-util.js";
+import { hex, throwsMicro, unhex } from "./test-util.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,7 +1,6 @@
 import type { BrokerEvent, BrokerHandler, SubscribeOptions } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { decodeMessageEnvelope, MicroError } from "@microts/core";
 import { AsyncQueue } from "@microts/core/internal";
-import { decodeEnvelope } from "./envelope.js";
 import { ID } from "./io.js";
 
 /** A broadcast (no queue) subscriber fed from the broker's shared pub/sub connection. */
@@ -36,7 +35,7 @@ export function createPubSubSubscriber(
     for await (const data of queue) {
       let event: BrokerEvent;
       try {
-        event = { topic, message: decodeEnvelope(data), redelivered: 0, ack: noop, nack: noop };
+        event = { topic, message: decodeMessageEnvelope(data), redelivered: 0, ack: noop, nack: noop };
       } catch (err) {
         report(err);
         continue;

@@ -9,9 +9,8 @@ import type {
   SubscribeOptions,
   Subscriber,
 } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { encodeMessageEnvelope, MicroError } from "@microts/core";
 import { Redis, type RedisOptions } from "ioredis";
-import { encodeEnvelope } from "./envelope.js";
 import { ID, toMicroError, withDeadline } from "./io.js";
 import { createPubSubSubscriber, type PubSubSubscriber } from "./pubsub-subscriber.js";
 import { createStreamConsumer } from "./stream-consumer.js";
@@ -234,7 +233,8 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     async publish(topic: string, message: BrokerMessage, io: BrokerPublishOptions = {}) {
       if (!topic) throw MicroError.badRequest(ID, "publish: topic is required");
       const c = await ensure(io);
-      const envelope = encodeEnvelope(message);
+      const bytes = encodeMessageEnvelope(message);
+      const envelope = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       await withDeadline(`publish ${topic}`, io, timeoutMs, async () => {
         const trim = maxLen > 0 ? ["MAXLEN", "~", String(maxLen)] : [];
         const results = await c

@@ -1,8 +1,7 @@
 import type { BrokerEvent, BrokerHandler, IoOptions, SubscribeOptions } from "@microts/core";
-import { MicroError } from "@microts/core";
+import { decodeMessageEnvelope, MicroError } from "@microts/core";
 import { sleep } from "@microts/core/internal";
 import type { Redis } from "ioredis";
-import { decodeEnvelope } from "./envelope.js";
 import { ID, isNoGroup, toMicroError, withDeadline } from "./io.js";
 import {
   field,
@@ -85,10 +84,10 @@ export function createStreamConsumer(cfg: StreamConsumerConfig): StreamConsumer 
       return;
     }
     const raw = field(entry.fields, "m");
-    let message: ReturnType<typeof decodeEnvelope>;
+    let message: ReturnType<typeof decodeMessageEnvelope>;
     try {
       if (raw === undefined) throw MicroError.badRequest(ID, `stream entry ${entry.id} has no field "m"`);
-      message = decodeEnvelope(raw);
+      message = decodeMessageEnvelope(raw);
     } catch (err) {
       // A poison entry would be reclaimed forever: report it and ack it away.
       report(err);

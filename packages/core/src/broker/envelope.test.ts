@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
+import {
+  decodeMessageEnvelope as decodeEnvelope,
+  encodeMessageEnvelope as encodeEnvelope,
+} from "./envelope.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -53,6 +56,13 @@ test("rejects what is not an envelope", () => {
     '{"Body":"@@@@"}',
     '{"Body":"A==="}',
   ]) {
-    assert.throws(() => decodeEnvelope(enc.encode(bad)), Error, bad);
+    assert.throws(() => decodeEnvelope(enc.encode(bad)), { name: "MicroError", code: 400 }, bad);
   }
+});
+
+test("field names match case-insensitively and __proto__ headers stay plain data (Go's decoder)", () => {
+  const e = decodeEnvelope('{"header":{"X":"1","__proto__":"p"},"body":null}');
+  assert.equal(e.header.X, "1");
+  assert.equal(Object.getOwnPropertyDescriptor(e.header, "__proto__")?.value, "p");
+  assert.equal(Object.getPrototypeOf(e.header), Object.prototype);
 });
