@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The whole test suite: type check, lint, then every *.test.ts under packages/ and examples/.
+// The whole test suite: type check, lint, then every *.test.ts under packages/, examples/ and bench/.
 //   node scripts/test.mjs             everything (unit and integration)
 //   node scripts/test.mjs --unit      skip *.integration.test.ts
 //   node scripts/test.mjs <substr>..  only test files whose path contains one of the substrings
@@ -40,6 +40,8 @@ if (filters.length === 0) {
 const pkgs = ["packages", "examples"].flatMap((d) =>
   existsSync(join(root, d)) ? readdirSync(join(root, d)).map((n) => join(root, d, n)) : [],
 );
+// The benchmark suite's smoke test (every stack starts and answers; no timing asserted).
+pkgs.push(join(root, "bench"));
 if (!unitOnly) {
   for (const p of pkgs) {
     const setup = join(p, "test-setup.sh");

@@ -1,0 +1,89 @@
+import { parseArgs } from "node:util";
+
+/** How the suite runs: the mode and its timings. */
+export interface Config {
+  mode: "quick" | "full" | "smoke";
+  /** Only stacks (or scenario groups) whose name contains one of these. */
+  only: string[];
+  warmupMs: number;
+  rounds: number;
+  roundMs: number;
+  /** Unary scenarios: concurrency × payload size. */
+  concurrencies: number[];
+  payloads: number[];
+  /** Messages per server-stream request, and their size. */
+  perStream: number;
+  streamPayload: number;
+  /** Pub/sub: payload size and the most messages a publisher may be ahead of its subscribers. */
+  pubsubPayload: number;
+  pubsubWindow: number;
+  /** Extra connections opened for the memory-per-connection reading. */
+  connections: number;
+  /** Upper bound on requests per round (every loop is bounded in count as well as time). */
+  maxCount: number;
+  /** Write results/ files. */
+  save: boolean;
+}
+
+const HELP = `usage: npm run bench -- [--quick | --full | --smoke] [--only <substring>]...
+  --quick           1 KiB unary at c=1 and c=64, stream, pub/sub, registry, memory (< 3 min; default)
+  --full            adds 16 B and 64 KiB payloads and longer rounds (< 10 min)
+  --smoke           every stack: start, one request/answer, stop (exit 1 if an available stack fails)
+  --only <s>        only stacks or scenario groups (unary, stream, pubsub, registry, memory) containing <s>; repeatable
+  --rounds <n>      measured rounds per scenario
+  --round-ms <ms>   length of a round
+  --warmup-ms <ms>  warm-up before the rounds
+  --no-save         do not write bench/results/
+`;
+
+/** Parses the command line (after `npm run bench --`). */
+export function parseConfig(argv: string[]): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" },
+      full: { type: "boolean" },
+      smoke: { type: "boolean" },
+      only: { type: "string", multiple: true },
+      rounds: { type: "string" },
+      "round-ms": { type: "string" },
+      "warmup-ms": { type: "string" },
+      "no-save": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const mode = values.smoke ? "smoke" : values.full ? "full" : "quick";
+  const full = mode === "full";
+  const num = (v: string | undefined, d: number): number => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${v}`);
+    return n;
+  };
+  return {
+    mode,
+    only: values.only ?? [],
+    warmupMs: num(values["warmup-ms"], full ? 1_000 : 500),
+    rounds: num(values.rounds, full ? 5 : 3),
+    roundMs: num(values["round-ms"], full ? 1_000 : 700),
+    concurrencies: [1, 64],
+    payloads: full ? [16, 1024, 65536] : [1024],
+    perStream: 1_000,
+    streamPayload: 1024,
+    pubsubPayload: 16,
+    pubsubWindow: 20_000,
+    connections: full ? 1_000 : 300,
+    maxCount: 5_000_000,
+    save: !values["no-save"],
+  };
+}
+
+/** "16 B", "1 KiB", "64 KiB". */
+export function sizeLabel(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}

@@ -1,0 +1,162 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { ChildMessage, Job, ParentMessage, RoundResult, Usage } from "./protocol.js";
+
+/** The bench/ folder. */
+export const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+/** Node flags every child runs with: sources through tsx, and `gc()` for memory readings. */
+const EXEC_ARGV = ["--conditions=@microts/source", "--import", "tsx", "--expose-gc"];
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+
+/**
+ * A forked stack process (server or client) driven over IPC. Every request has a time limit;
+ * a child that dies fails its pending requests at once; `stop` ends it within 5 s (then SIGKILL).
+ */
+export class Proc {
+  readonly child: ChildProcess;
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private stderr = "";
+  private exited = false;
+  private readyWaiter: Pending | undefined;
+  private readyValue: { address: string; info: Record<string, unknown> } | undefined;
+  private deathReason: string | undefined;
+  /** Latest received-message total a server reported. */
+  received = 0;
+  /** Called on each progress report (used to forward it to a publisher). */
+  onProgress: ((received: number) => void) | undefined;
+
+  constructor(
+    readonly label: string,
+    script: string,
+    args: Record<string, unknown>,
+    /** Node flags; default: tsx with the @microts/source condition, and --expose-gc. */
+    execArgv: string[] = EXEC_ARGV,
+  ) {
+    this.child = fork(script, [JSON.stringify(args)], {
+      cwd: BENCH_DIR,
+      execArgv,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...process.env, NODE_ENV: "production" },
+    });
+    this.child.stdout?.on("data", () => {});
+    this.child.stderr?.on("data", (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    this.child.on("message", (raw: unknown) => this.onMessage(raw as ChildMessage));
+    this.child.on("exit", (code, signal) => {
+      this.exited = true;
+      const why =
+        this.deathReason ??
+        `${label} exited (${code ?? signal})${this.stderr ? `: ${lastLine(this.stderr)}` : ""}`;
+      const err = new Error(why);
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(err);
+      }
+      this.pending.clear();
+      if (this.readyWaiter) {
+        clearTimeout(this.readyWaiter.timer);
+        this.readyWaiter.reject(err);
+        this.readyWaiter = undefined;
+      }
+    });
+  }
+
+  /** The process id (for /proc readings). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Waits for the server's `ready` (its address and facts). */
+  ready(timeoutMs = 30_000): Promise<{ address: string; info: Record<string, unknown> }> {
+    if (this.readyValue) return Promise.resolve(this.readyValue);
+    if (this.exited) return Promise.reject(new Error(this.deathReason ?? `${this.label} is not running`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readyWaiter = undefined;
+        reject(new Error(`${this.label} did not start within ${timeoutMs} ms${this.tail()}`));
+      }, timeoutMs);
+      this.readyWaiter = { resolve: resolve as (v: unknown) => void, reject, timer };
+    });
+  }
+
+  init(address: string, info: Record<string, unknown>, timeoutMs = 30_000): Promise<void> {
+    return this.ask({ t: "init", id: 0, address, info }, timeoutMs) as Promise<void>;
+  }
+
+  run(job: Job, timeoutMs: number): Promise<RoundResult> {
+    return this.ask({ t: "run", id: 0, job }, timeoutMs) as Promise<RoundResult>;
+  }
+
+  usage(gc = false): Promise<Usage> {
+    return this.ask({ t: "usage", id: 0, gc }, 10_000) as Promise<Usage>;
+  }
+
+  notify(msg: ParentMessage): void {
+    if (!this.exited && this.child.connected) this.child.send(msg);
+  }
+
+  /** Asks the child to stop; kills it if it is still there after `graceMs`. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.notify({ t: "stop" });
+    const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await gone;
+    clearTimeout(t);
+  }
+
+  private ask(msg: ParentMessage & { id: number }, timeoutMs: number): Promise<unknown> {
+    if (this.exited) return Promise.reject(new Error(this.deathReason ?? `${this.label} is not running`));
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.label}: no answer to ${msg.t} within ${timeoutMs} ms${this.tail()}`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.child.send({ ...msg, id });
+    });
+  }
+
+  private onMessage(msg: ChildMessage): void {
+    switch (msg.t) {
+      case "ready":
+        this.readyValue = { address: msg.address, info: msg.info };
+        if (this.readyWaiter) {
+          clearTimeout(this.readyWaiter.timer);
+          this.readyWaiter.resolve(this.readyValue);
+          this.readyWaiter = undefined;
+        }
+        return;
+      case "progress":
+        this.received = msg.received;
+        this.onProgress?.(msg.received);
+        return;
+      case "fatal":
+        this.deathReason = `${this.label}: ${msg.error}`;
+        return;
+      case "reply": {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        clearTimeout(p.timer);
+        if (msg.ok) p.resolve(msg.value);
+        else p.reject(new Error(`${this.label}: ${msg.error}`));
+        return;
+      }
+    }
+  }
+
+  private tail(): string {
+    return this.stderr ? ` (stderr: ${lastLine(this.stderr)})` : "";
+  }
+}
+
+function lastLine(s: string): string {
+  const lines = s.trim().split("\n");
+  return (lines[lines.length - 1] ?? "").slice(0, 300);
+}

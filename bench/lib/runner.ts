@@ -1,0 +1,399 @@
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Config, sizeLabel } from "./args.js";
+import { BENCH_DIR, Proc } from "./proc.js";
+import type { Job, RoundResult, Usage } from "./protocol.js";
+import type { MemoryRow, Row } from "./results.js";
+import type { StackDef } from "./stacks.js";
+import { type Spread, spread } from "./stats.js";
+
+/** Progress lines go to stderr; stdout carries only the Markdown report. */
+export function log(line: string): void {
+  process.stderr.write(`[${((performance.now() - T0) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+}
+const T0 = performance.now();
+
+/** A started stack: its processes, and where the client should go. */
+interface Pair {
+  server: Proc | undefined;
+  client: Proc;
+  address: string;
+  info: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts a stack's server (if any), then its client, and introduces the client to the server. */
+export async function startPair(stack: StackDef, extra: Record<string, unknown> = {}): Promise<Pair> {
+  const args = { ...stack.args, ...extra };
+  let server: Proc | undefined;
+  let client: Proc | undefined;
+  const stop = async (): Promise<void> => {
+    await client?.stop();
+    await server?.stop();
+  };
+  try {
+    let address = "";
+    let info: Record<string, unknown> = {};
+    if (stack.server) {
+      server = new Proc(`${stack.id} server`, join(BENCH_DIR, stack.server), args);
+      ({ address, info } = await server.ready(30_000));
+    }
+    client = new Proc(`${stack.id} client`, join(BENCH_DIR, stack.client), args);
+    await client.init(address, info, 30_000);
+    return { server, client, address, info, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+interface Measured {
+  rate: Spread;
+  p50Us: Spread;
+  p99Us: Spread;
+  cpuClientUs: number;
+  cpuServerUs: number | null;
+  errors: number;
+  lost: number;
+  firstError: string | undefined;
+}
+
+/** Warm-up round, then `cfg.rounds` measured rounds of `job`; medians and ranges. */
+async function measure(
+  pair: Pair,
+  cfg: Config,
+  job: (durationMs: number) => Job,
+  round: (job: Job) => Promise<{ r: RoundResult; rate: number; perUnit: number; lost: number }>,
+): Promise<Measured> {
+  await round(job(cfg.warmupMs));
+  const rates: number[] = [];
+  const p50: number[] = [];
+  const p99: number[] = [];
+  const cpuC: number[] = [];
+  const cpuS: number[] = [];
+  let errors = 0;
+  let lost = 0;
+  let firstError: string | undefined;
+  for (let i = 0; i < cfg.rounds; i++) {
+    const s0: Usage | undefined = pair.server ? await pair.server.usage() : undefined;
+    const { r, rate, perUnit, lost: l } = await round(job(cfg.roundMs));
+    const s1: Usage | undefined = pair.server ? await pair.server.usage() : undefined;
+    if (r.count === 0) throw new Error(r.firstError ?? "no request completed");
+    rates.push(rate);
+    p50.push(r.p50Ns / 1000);
+    p99.push(r.p99Ns / 1000);
+    cpuC.push(r.cpuUs / Math.max(perUnit, 1));
+    if (s0 && s1) cpuS.push((s1.cpuUs - s0.cpuUs) / Math.max(perUnit, 1));
+    errors += r.errors;
+    lost += l;
+    firstError ??= r.firstError;
+  }
+  return {
+    rate: spread(rates),
+    p50Us: spread(p50),
+    p99Us: spread(p99),
+    cpuClientUs: spread(cpuC).median,
+    cpuServerUs: cpuS.length > 0 ? spread(cpuS).median : null,
+    errors,
+    lost,
+    firstError,
+  };
+}
+
+/** Scenario name of a unary configuration. */
+export function unaryScenario(concurrency: number, bytes: number): string {
+  return `unary c=${concurrency} ${sizeLabel(bytes)}`;
+}
+
+/** Scenario name of the server stream. */
+export function streamScenario(cfg: Config): string {
+  return `server stream ${sizeLabel(cfg.streamPayload)}`;
+}
+
+/** Scenario name of a pub/sub configuration. */
+export function pubsubScenario(subscribers: number): string {
+  return subscribers > 1 ? `pub/sub queue group of ${subscribers}` : "pub/sub 1 subscriber";
+}
+
+/** The scenarios a request/response stack takes part in. */
+export function rpcScenarios(
+  stack: StackDef,
+  cfg: Config,
+): Array<{ group: "unary" | "stream"; scenario: string }> {
+  const out: Array<{ group: "unary" | "stream"; scenario: string }> = [];
+  for (const bytes of cfg.payloads) {
+    for (const c of cfg.concurrencies) out.push({ group: "unary", scenario: unaryScenario(c, bytes) });
+  }
+  if (stack.stream) out.push({ group: "stream", scenario: streamScenario(cfg) });
+  return out;
+}
+
+function rowOf(stack: StackDef, group: Row["group"], scenario: string, m: Measured): Row {
+  return {
+    group,
+    scenario,
+    stack: stack.id,
+    family: stack.family,
+    status: "ok",
+    rate: m.rate,
+    p50Us: group === "unary" ? m.p50Us : undefined,
+    p99Us: group === "unary" ? m.p99Us : undefined,
+    cpuClientUs: m.cpuClientUs,
+    cpuServerUs: m.cpuServerUs,
+    errors: m.errors,
+    lost: group === "pubsub" ? m.lost : undefined,
+    firstError: m.firstError,
+  };
+}
+
+/** Rows saying why a stack has no numbers. */
+export function missingRows(
+  stack: StackDef,
+  scenarios: Array<{ group: Row["group"]; scenario: string }>,
+  status: "unavailable" | "failed",
+  reason: string,
+): Row[] {
+  return scenarios.map((s) => ({ ...s, stack: stack.id, family: stack.family, status, reason }));
+}
+
+/** Idle RSS of a stack's server (under tsx) right after it started. */
+async function idleRow(stack: StackDef, server: Proc): Promise<MemoryRow> {
+  await sleep(300);
+  const u = await server.usage(true);
+  return {
+    stack: stack.id,
+    what: "idle",
+    status: "ok",
+    rssMiB: u.rss / 2 ** 20,
+    heapMiB: u.heapUsed / 2 ** 20,
+    note: "server process under tsx",
+  };
+}
+
+/** Unary scenarios, then the server stream, then memory per connection, for one RPC stack. */
+export async function runRpc(stack: StackDef, cfg: Config): Promise<{ rows: Row[]; memory: MemoryRow[] }> {
+  const scenarios = rpcScenarios(stack, cfg);
+  const reason = await stack.unavailable?.();
+  if (reason) return { rows: missingRows(stack, scenarios, "unavailable", reason), memory: [] };
+  const rows: Row[] = [];
+  const memory: MemoryRow[] = [];
+  let pair: Pair | undefined;
+  try {
+    pair = await startPair(stack);
+    const p = pair;
+    if (p.server && !stack.server?.includes("go-micro")) memory.push(await idleRow(stack, p.server));
+    const simple = async (job: Job) => {
+      const r = await p.client.run(job, 60_000 + (job.kind === "unary" ? job.durationMs : 0) * 2);
+      return { r, rate: r.count / (r.elapsedNs / 1e9), perUnit: r.count, lost: 0 };
+    };
+    // Memory per connection first, while the server's heap is still small and quiet.
+    if (stack.connections && p.server) {
+      log(`  ${stack.id}: memory per connection`);
+      try {
+        const before = await p.server.usage(true);
+        await p.client.run({ kind: "connections", count: cfg.connections }, 120_000);
+        await sleep(500);
+        const after = await p.server.usage(true);
+        memory.push({
+          stack: stack.id,
+          what: "per-connection",
+          status: "ok",
+          perConnectionKiB: (after.rss - before.rss) / 1024 / cfg.connections,
+          heapPerConnectionKiB: (after.heapUsed - before.heapUsed) / 1024 / cfg.connections,
+          connections: cfg.connections,
+        });
+      } catch (err) {
+        memory.push({ stack: stack.id, what: "per-connection", status: "failed", reason: errText(err) });
+      }
+    }
+    for (const bytes of cfg.payloads) {
+      for (const c of cfg.concurrencies) {
+        const scenario = unaryScenario(c, bytes);
+        log(`  ${stack.id}: ${scenario}`);
+        try {
+          const m = await measure(
+            p,
+            cfg,
+            (durationMs) => ({
+              kind: "unary",
+              concurrency: c,
+              payloadBytes: bytes,
+              durationMs,
+              maxCount: cfg.maxCount,
+            }),
+            simple,
+          );
+          rows.push(rowOf(stack, "unary", scenario, m));
+        } catch (err) {
+          rows.push(...missingRows(stack, [{ group: "unary", scenario }], "failed", errText(err)));
+        }
+      }
+    }
+    if (stack.stream) {
+      const scenario = streamScenario(cfg);
+      log(`  ${stack.id}: ${scenario}`);
+      try {
+        const m = await measure(
+          p,
+          cfg,
+          (durationMs) => ({
+            kind: "stream",
+            payloadBytes: cfg.streamPayload,
+            perStream: cfg.perStream,
+            durationMs,
+            maxCount: cfg.maxCount,
+          }),
+          simple,
+        );
+        rows.push(rowOf(stack, "stream", scenario, m));
+      } catch (err) {
+        rows.push(...missingRows(stack, [{ group: "stream", scenario }], "failed", errText(err)));
+      }
+    }
+  } catch (err) {
+    const done = new Set(rows.map((r) => r.scenario));
+    rows.push(
+      ...missingRows(
+        stack,
+        scenarios.filter((s) => !done.has(s.scenario)),
+        "failed",
+        errText(err),
+      ),
+    );
+  } finally {
+    await pair?.stop();
+  }
+  return { rows, memory };
+}
+
+/** The pub/sub scenarios (one subscriber, a queue group of three) for one pub/sub stack. */
+export async function runPubsub(stack: StackDef, cfg: Config): Promise<Row[]> {
+  const variants = [1, 3];
+  const reason = await stack.unavailable?.();
+  if (reason) {
+    return missingRows(
+      stack,
+      variants.map((n) => ({ group: "pubsub" as const, scenario: pubsubScenario(n) })),
+      "unavailable",
+      reason,
+    );
+  }
+  const rows: Row[] = [];
+  for (const subscribers of variants) {
+    const scenario = pubsubScenario(subscribers);
+    log(`  ${stack.id}: ${scenario}`);
+    let pair: Pair | undefined;
+    try {
+      const topic = `bench.${process.pid}.${stack.id}.${subscribers}`;
+      pair = await startPair(stack, { topic, subscribers });
+      const p = pair;
+      const m = await measure(
+        p,
+        cfg,
+        (durationMs) => ({
+          kind: "publish",
+          payloadBytes: cfg.pubsubPayload,
+          window: cfg.pubsubWindow,
+          durationMs,
+          maxCount: cfg.maxCount,
+        }),
+        (job) => publishRound(p, job),
+      );
+      rows.push(rowOf(stack, "pubsub", scenario, m));
+    } catch (err) {
+      rows.push(...missingRows(stack, [{ group: "pubsub", scenario }], "failed", errText(err)));
+    } finally {
+      await pair?.stop();
+    }
+  }
+  return rows;
+}
+
+/**
+ * One pub/sub round: the publisher publishes (kept at most a window ahead of the subscribers'
+ * reported count) until its time is up; then the round waits (at most 3 s) for the deliveries to
+ * stop. Rate = messages received / time from the start to the last delivery report.
+ */
+async function publishRound(
+  p: Pair,
+  job: Job,
+): Promise<{ r: RoundResult; rate: number; perUnit: number; lost: number }> {
+  const counter = p.server ?? p.client;
+  const base = counter.received;
+  const t0 = performance.now();
+  let last = t0;
+  counter.onProgress = (n) => {
+    last = performance.now();
+    p.client.notify({ t: "progress", received: n });
+  };
+  p.client.notify({ t: "progress", received: counter.received });
+  const r = await p.client.run(job, 60_000);
+  const drainUntil = performance.now() + 3_000;
+  while (counter.received - base < r.count && performance.now() < drainUntil) {
+    if (performance.now() - last > 500) break;
+    await sleep(5);
+  }
+  const got = counter.received - base;
+  const seconds = Math.max(last - t0, 1) / 1000;
+  return { r: { ...r, count: got }, rate: got / seconds, perUnit: got, lost: Math.max(0, r.count - got) };
+}
+
+/** Registry lookups: each case measured in one in-process client. */
+export async function runRegistry(cfg: Config, cases: readonly string[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  const scenario = "registry lookup";
+  const base = { group: "registry" as const, scenario, family: "registry" as const };
+  let client: Proc | undefined;
+  try {
+    client = new Proc("registry client", join(BENCH_DIR, "stacks/registry/client.ts"), {});
+    await client.init("", {}, 30_000);
+    const c = client;
+    const pair: Pair = { server: undefined, client: c, address: "", info: {}, stop: () => c.stop() };
+    for (const name of cases) {
+      log(`  registry: ${name}`);
+      try {
+        const m = await measure(
+          pair,
+          cfg,
+          (durationMs) => ({ kind: "custom", name, durationMs, maxCount: cfg.maxCount }),
+          async (job) => {
+            const r = await c.run(job, 60_000);
+            return { r, rate: r.count / (r.elapsedNs / 1e9), perUnit: r.count, lost: 0 };
+          },
+        );
+        rows.push({
+          ...base,
+          stack: name,
+          status: "ok",
+          rate: m.rate,
+          p50Us: m.p50Us,
+          p99Us: m.p99Us,
+          cpuClientUs: m.cpuClientUs,
+          cpuServerUs: null,
+          errors: m.errors,
+        });
+      } catch (err) {
+        const text = errText(err);
+        const unavailable = /unavailable: (.*)$/.exec(text);
+        rows.push({
+          ...base,
+          stack: name,
+          status: unavailable ? "unavailable" : "failed",
+          reason: unavailable?.[1] ?? text,
+        });
+      }
+    }
+  } catch (err) {
+    const done = new Set(rows.map((r) => r.stack));
+    for (const name of cases) {
+      if (!done.has(name)) rows.push({ ...base, stack: name, status: "failed", reason: errText(err) });
+    }
+  } finally {
+    await client?.stop();
+  }
+  return rows;
+}
+
+export function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

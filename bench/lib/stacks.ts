@@ -1,0 +1,193 @@
+import { goMicroUnavailable } from "../stacks/go-micro/external.js";
+import { protobufCodecFactory } from "../stacks/microts/stack.js";
+
+/** Who a stack belongs to: micro-ts itself, the raw limits, or a peer framework. */
+export type Family = "micro-ts" | "raw" | "peer";
+
+/** One system under test. Scripts are relative to bench/. */
+export interface StackDef {
+  /** Short unique name, shown in tables and matched by `--only`. */
+  id: string;
+  family: Family;
+  /** Request/response stacks take the unary/stream scenarios, pub/sub stacks the pub/sub ones. */
+  role: "rpc" | "pubsub";
+  /** Server (or subscriber) script; none when client and server share one process. */
+  server?: string | undefined;
+  /** Client (or publisher) script: the measuring side. */
+  client: string;
+  /** Options passed to both scripts. */
+  args: Record<string, unknown>;
+  /** Capabilities: server stream, extra connections (memory per connection). */
+  stream?: boolean | undefined;
+  connections?: boolean | undefined;
+  /** Resolves with the reason the stack cannot run here, or undefined. */
+  unavailable?: (() => Promise<string | undefined>) | undefined;
+  /** One line shown under the tables. */
+  note?: string | undefined;
+}
+
+const microts = (variant: string) => ({
+  server: "stacks/microts/server.ts",
+  client: "stacks/microts/client.ts",
+  args: { variant },
+});
+const moleculer = (transport: "tcp" | "nats", mode: "rpc" | "events") => ({
+  server: "stacks/moleculer/server.ts",
+  client: "stacks/moleculer/client.ts",
+  args: { transport, mode, namespace: `bench-${process.pid}-${transport}-${mode}` },
+});
+const broker = (kind: "http" | "nats") => ({
+  server: "stacks/microts-broker/subscriber.ts",
+  client: "stacks/microts-broker/publisher.ts",
+  args: { broker: kind },
+});
+
+/** Every stack, in table order. */
+export const STACKS: StackDef[] = [
+  {
+    id: "raw-tcp",
+    family: "raw",
+    role: "rpc",
+    server: "stacks/raw-tcp/server.ts",
+    client: "stacks/raw-tcp/client.ts",
+    args: { batched: true },
+    stream: true,
+    connections: true,
+    note: "Length-prefixed frames on one connection; frames of one event-loop tick leave together (one write, or a corked writev).",
+  },
+  {
+    id: "raw-tcp-write-each",
+    family: "raw",
+    role: "rpc",
+    server: "stacks/raw-tcp/server.ts",
+    client: "stacks/raw-tcp/client.ts",
+    args: { batched: false },
+    stream: true,
+    note: "The same protocol with one socket.write per message.",
+  },
+  {
+    id: "micro-ts-http",
+    family: "micro-ts",
+    role: "rpc",
+    ...microts("http"),
+    stream: true,
+    connections: true,
+    note: "createServer/createClient over @microts/http (Go Micro's default HTTP transport), JSON.",
+  },
+  {
+    id: "micro-ts-nats",
+    family: "micro-ts",
+    role: "rpc",
+    ...microts("nats"),
+    stream: true,
+    connections: true,
+    note: "createServer/createClient over the @microts/nats transport (shared nats-server), JSON.",
+  },
+  {
+    id: "micro-ts-http-proto",
+    family: "micro-ts",
+    role: "rpc",
+    ...microts("http-proto"),
+    stream: true,
+    unavailable: async () => {
+      const f = await protobufCodecFactory();
+      return typeof f === "string" ? f : undefined;
+    },
+    note: "HTTP transport with @microts/protobuf's application/protobuf codec (bench/proto/bench.proto).",
+  },
+  {
+    id: "micro-ts-memory",
+    family: "micro-ts",
+    role: "rpc",
+    client: "stacks/microts/in-process.ts",
+    args: { variant: "memory" },
+    stream: true,
+    note: "In-process: server and client in one process over the memory transport (CPU counted once, as client).",
+  },
+  {
+    id: "moleculer-tcp",
+    family: "peer",
+    role: "rpc",
+    ...moleculer("tcp", "rpc"),
+    note: "Moleculer 0.15 TCP transporter (UDP discovery off, peers at 127.0.0.1), JSON serializer.",
+  },
+  {
+    id: "moleculer-nats",
+    family: "peer",
+    role: "rpc",
+    ...moleculer("nats", "rpc"),
+    note: "Moleculer 0.15 NATS transporter (nats v2 client), JSON serializer.",
+  },
+  {
+    id: "nestjs-tcp",
+    family: "peer",
+    role: "rpc",
+    server: "stacks/nest-tcp/server.ts",
+    client: "stacks/nest-tcp/client.ts",
+    args: {},
+    note: "NestJS 12 microservices, TCP transport, ClientProxy.send.",
+  },
+  {
+    id: "grpc-js",
+    family: "peer",
+    role: "rpc",
+    server: "stacks/grpc/server.ts",
+    client: "stacks/grpc/client.ts",
+    args: {},
+    stream: true,
+    connections: true,
+    note: "grpc-js 1.14 with proto-loader (bench/proto/bench.proto), one channel.",
+  },
+  {
+    id: "go-micro-http",
+    family: "peer",
+    role: "rpc",
+    server: "stacks/go-micro/server.ts",
+    client: "stacks/go-micro/client.ts",
+    args: {},
+    unavailable: async () => goMicroUnavailable(),
+    note: "Go Micro v6 default stack (HTTP transport, JSON), external binaries.",
+  },
+  {
+    id: "raw-nats",
+    family: "raw",
+    role: "pubsub",
+    server: "stacks/raw-nats/subscriber.ts",
+    client: "stacks/raw-nats/publisher.ts",
+    args: {},
+    note: "nats.js (nats v2) publish/subscribe of pre-encoded bytes: the NATS limit.",
+  },
+  {
+    id: "micro-ts-nats-broker",
+    family: "micro-ts",
+    role: "pubsub",
+    ...broker("nats"),
+    note: "@microts/nats createNatsBroker (Go Micro's JSON envelope), Broker.publish/subscribe.",
+  },
+  {
+    id: "micro-ts-http-broker",
+    family: "micro-ts",
+    role: "pubsub",
+    ...broker("http"),
+    note: "@microts/http createHttpBroker (Go Micro's default broker: HTTP POST per delivery).",
+  },
+  {
+    id: "micro-ts-memory-broker",
+    family: "micro-ts",
+    role: "pubsub",
+    client: "stacks/microts-broker/in-process.ts",
+    args: {},
+    note: "In-process memory broker (publisher and subscribers in one process).",
+  },
+  {
+    id: "moleculer-nats-events",
+    family: "peer",
+    role: "pubsub",
+    ...moleculer("nats", "events"),
+    note: "Moleculer 0.15 broker.emit over NATS (balanced events; a group = 3 nodes of one service).",
+  },
+];
+
+/** The raw limits: the RPC scenarios compare with the better of the raw TCP variants. */
+export const RAW_RPC = ["raw-tcp", "raw-tcp-write-each"];
+export const RAW_PUBSUB = ["raw-nats"];
