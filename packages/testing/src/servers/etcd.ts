@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { delay, freePorts, makeTempDir, spawnServer } from "./process.js";
 
 /** Options for {@link startEtcd}. */
 export interface StartEtcdOptions {
@@ -60,25 +58,14 @@ export interface EtcdServer {
  */
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdServer> {
   const binary = options.binary ?? process.env.ETCD_BIN ?? "etcd";
-  const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const [port = 0, peerPort = 0] = await freePorts(2);
   const url = `http://127.0.0.1:${port}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const base = mkdtempSync(join(tmpdir(), "microts-etcd-"));
+  const base = makeTempDir("microts-etcd-");
   const dataDir = join(base, "data");
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let disposed = false;
-  const killOnExit = () => {
-    child?.kill("SIGKILL");
-    rmSync(base, { recursive: true, force: true });
-  };
-  process.on("exit", killOnExit);
-
-  const start = async (): Promise<void> => {
-    if (disposed) throw new Error("etcd launcher: already disposed");
-    if (child) return;
-    const args = [
+  const proc = await spawnServer({
+    command: binary,
+    args: [
       "--name=default",
       `--data-dir=${dataDir}`,
       `--listen-client-urls=${url}`,
@@ -90,89 +77,42 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
       "--log-outputs=stderr",
       "--log-level=error",
       ...(options.args ?? []),
-    ];
-    const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
-    child = proc;
-    let log = "";
-    proc.stderr?.on("data", (d: Buffer) => {
-      log = (log + d.toString()).slice(-4000);
-    });
-    let spawnError: Error | undefined;
-    let hasExited = false;
-    exited = new Promise<void>((resolve) => {
-      proc.once("error", (e) => {
-        spawnError = e;
-        hasExited = true;
-        resolve();
-      });
-      proc.once("exit", () => {
-        hasExited = true;
-        resolve();
-      });
-    });
-    const deadline = Date.now() + startTimeoutMs;
-    while (Date.now() < deadline) {
-      if (hasExited) break;
-      if (await healthy(url)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const why = spawnError
-      ? spawnError.message
-      : hasExited
-        ? "exited"
-        : `not healthy after ${startTimeoutMs}ms`;
-    await stop();
-    throw new Error(`etcd launcher: ${binary} ${why}; log tail:\n${log}`);
-  };
+    ],
+    logName: `etcd launcher: ${binary}`,
+    startTimeoutMs: options.startTimeoutMs ?? 20_000,
+    stopGraceMs: 3_000,
+    tempDirs: [base],
+    readyCheck: () => healthy(url),
+  });
 
-  const stop = async (): Promise<void> => {
-    const proc = child;
-    if (!proc) return;
-    child = undefined;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGCONT");
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
-
-  await start();
   return {
     address: `127.0.0.1:${port}`,
     url,
     port,
     dataDir,
-    stop,
-    start,
+    stop: () => proc.kill(),
+    start: () => proc.start(),
     async restart(opts: EtcdRestartOptions = {}) {
-      await stop();
-      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+      await proc.kill();
+      if (opts.downMs) await delay(opts.downMs);
       if (opts.wipe) rmSync(dataDir, { recursive: true, force: true });
-      await start();
+      await proc.start();
     },
     async pause() {
-      const proc = child;
-      if (!proc?.pid) throw new Error("etcd launcher: pause() while not running");
-      proc.kill("SIGSTOP");
+      const pid = proc.pid;
+      if (pid === undefined) throw new Error("etcd launcher: pause() while not running");
+      proc.signal("SIGSTOP");
       for (let i = 0; i < 40; i++) {
-        const state = processState(proc.pid);
+        const state = processState(pid);
         if (state === "T" || state === "?") return;
-        await new Promise((r) => setTimeout(r, 25));
+        await delay(25);
       }
-      throw new Error(`etcd launcher: process ${proc.pid} did not stop`);
+      throw new Error(`etcd launcher: process ${pid} did not stop`);
     },
     resume() {
-      child?.kill("SIGCONT");
+      proc.signal("SIGCONT");
     },
-    async [Symbol.asyncDispose]() {
-      if (disposed) return;
-      await stop();
-      disposed = true;
-      process.off("exit", killOnExit);
-      rmSync(base, { recursive: true, force: true });
-    },
+    [Symbol.asyncDispose]: () => proc.stop(),
   };
 }
 
@@ -201,26 +141,4 @@ function healthy(url: string): Promise<boolean> {
     req.on("error", () => resolve(false));
     req.end();
   });
-}
-
-/** `n` distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once("error", reject);
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (a === null || typeof a === "string") throw new Error("etcd launcher: no port");
-    return a.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }

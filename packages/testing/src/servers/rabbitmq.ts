@@ -1,9 +1,14 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  canConnect,
+  freePorts,
+  makeTempDir,
+  removeTempDir,
+  spawnServer,
+  waitForPortClosed,
+} from "./process.js";
 
 /** Options for {@link startRabbitmqServer}. */
 export interface RabbitmqServerOptions {
@@ -38,46 +43,6 @@ export interface RabbitmqServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    // detached: the child leads its own process group (the sh script, erl and beam.smp).
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.once("connect", () => done(true));
-    sock.once("error", () => done(false));
-    sock.setTimeout(1000, () => done(false));
-  });
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Starts a private RabbitMQ node (`rabbitmq-server`) for tests that stop or restart the broker, so
  * the machine's shared RabbitMQ on 5672 is never touched. The node listens on a free loopback AMQP
@@ -93,15 +58,16 @@ export async function startRabbitmqServer(options: RabbitmqServerOptions = {}): 
   const ctlPath = join(binDir, "rabbitmqctl");
   if (!existsSync(server)) throw new Error(`rabbitmq-server not found at ${server}`);
 
-  const dir = await mkdtemp(join(tmpdir(), "micro-rabbitmq-"));
-  const port = await freePort();
-  let distPort = await freePort();
-  while (distPort === port) distPort = await freePort();
+  const dir = makeTempDir("micro-rabbitmq-");
+  const [port = 0, distPort = 0] = await freePorts(2).catch((err) => {
+    removeTempDir(dir);
+    throw err;
+  });
   const nodeName = `micro-test-${Math.random().toString(36).slice(2, 10)}@localhost`;
   const loopbackDist = "-kernel inet_dist_use_interface {127,0,0,1}";
-  await writeFile(join(dir, "rabbitmq-env.conf"), "");
-  await writeFile(join(dir, "rabbitmq.conf"), `listeners.tcp.default = 127.0.0.1:${port}\n`);
-  await writeFile(join(dir, "enabled_plugins"), "[].\n");
+  writeFileSync(join(dir, "rabbitmq-env.conf"), "");
+  writeFileSync(join(dir, "rabbitmq.conf"), `listeners.tcp.default = 127.0.0.1:${port}\n`);
+  writeFileSync(join(dir, "enabled_plugins"), "[].\n");
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     // The Erlang cookie lives in $HOME; a private HOME gives server and CLI the same fresh cookie.
@@ -121,18 +87,6 @@ export async function startRabbitmqServer(options: RabbitmqServerOptions = {}): 
     ERL_EPMD_ADDRESS: "127.0.0.1",
   };
 
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once("exit", () => {
-      for (const c of live) killGroup(c, "SIGKILL");
-    });
-  }
-
-  let child: ChildProcess | undefined;
-  let output = "";
-  let lastStartupMs = 0;
-  let stopped = false;
-
   const ctl = (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
       execFile(ctlPath, ["-q", "-n", nodeName, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
@@ -141,70 +95,25 @@ export async function startRabbitmqServer(options: RabbitmqServerOptions = {}): 
       });
     });
 
-  const waitUp = async (started: number) => {
-    const deadline = started + startTimeoutMs;
-    while (Date.now() < deadline) {
-      if (child && (child.exitCode !== null || child.signalCode !== null)) {
-        throw new Error(`rabbitmq-server exited during startup:\n${output.slice(-2000)}`);
-      }
-      if (await canConnect(port)) {
-        await ctl("await_startup");
-        lastStartupMs = Date.now() - started;
-        return;
-      }
-      await pause(200);
-    }
-    throw new Error(`rabbitmq-server did not start within ${startTimeoutMs}ms:\n${output.slice(-2000)}`);
+  // Ready once the AMQP port is open and the node reports it has booted.
+  const booted = async () => {
+    if (!(await canConnect("127.0.0.1", port))) return false;
+    await ctl("await_startup");
+    return true;
   };
-
-  const launch = async () => {
-    const started = Date.now();
-    output = "";
-    const c = spawn(server, [], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    child = c;
-    live.add(c);
-    const keep = (b: Buffer) => {
-      output = (output + b.toString()).slice(-20_000);
-    };
-    c.stdout?.on("data", keep);
-    c.stderr?.on("data", keep);
-    c.once("exit", () => live.delete(c));
-    try {
-      await waitUp(started);
-    } catch (err) {
-      await kill(true);
-      throw err;
-    }
-  };
-
-  const kill = async (hard: boolean) => {
-    const c = child;
-    if (!c) return;
-    const running = c.exitCode === null && c.signalCode === null;
-    const exited = running ? new Promise<void>((resolve) => c.once("exit", () => resolve())) : undefined;
-    killGroup(c, hard ? "SIGKILL" : "SIGTERM");
-    const timer = setTimeout(() => killGroup(c, "SIGKILL"), 15_000);
-    await exited;
-    clearTimeout(timer);
-    // beam.smp may outlive the wrapper script for a moment: make sure the whole group is gone.
-    killGroup(c, "SIGKILL");
-    live.delete(c);
-    while (await canConnect(port)) await pause(100);
-  };
-
-  try {
-    await launch();
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await kill(false);
-    await rm(dir, { recursive: true, force: true });
-  };
+  const proc = await spawnServer({
+    command: server,
+    env,
+    logName: "rabbitmq-server",
+    startTimeoutMs,
+    pollMs: 200,
+    stopGraceMs: 15_000,
+    processGroup: true,
+    tempDirs: [dir],
+    readyCheck: booted,
+    afterKill: () => waitForPortClosed("127.0.0.1", port),
+  });
+  let lastStartupMs = proc.startupMs;
 
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
@@ -220,14 +129,14 @@ export async function startRabbitmqServer(options: RabbitmqServerOptions = {}): 
     async startApp() {
       const started = Date.now();
       await ctl("start_app");
-      await waitUp(started);
+      await proc.waitReady(started + startTimeoutMs);
+      lastStartupMs = Date.now() - started;
     },
     async restart(opts = {}) {
-      if (stopped) throw new Error("rabbitmq server is stopped");
-      await kill(opts.hard === true);
-      await launch();
+      await proc.restart({ hard: opts.hard === true });
+      lastStartupMs = proc.startupMs;
     },
-    stop,
-    [Symbol.asyncDispose]: stop,
+    stop: () => proc.stop(),
+    [Symbol.asyncDispose]: () => proc.stop(),
   };
 }

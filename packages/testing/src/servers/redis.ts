@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { createConnection } from "node:net";
 import { join } from "node:path";
+import { freePort, makeTempDir, restartable, spawnServer } from "./process.js";
 
 /** Options for {@link startRedisServer}. */
 export interface RedisServerOptions {
@@ -32,81 +30,30 @@ export interface RedisServer extends AsyncDisposable {
 /** Starts a private redis-server on a free loopback port: `{ url, port, stop(), restart() }`. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), "microts-redis-"));
-  const binary = options.binary ?? "redis-server";
-  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    options.appendOnly === false ? "no" : "yes",
-    "--dir",
-    dir,
-    "--logfile",
-    join(dir, "redis.log"),
-  ];
-  let child: ChildProcess | undefined;
-  let stopped = false;
-  const onExit = () => child?.kill("SIGKILL");
-  process.once("exit", onExit);
-
-  const start = async () => {
-    child = spawn(binary, args, { stdio: "ignore" });
-    child.on("error", () => {});
-    await waitFor(() => ping(port), startTimeoutMs, `redis-server on port ${port} did not start`);
-  };
-  const kill = async () => {
-    const c = child;
-    child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
-    c.kill("SIGTERM");
-    const t = setTimeout(() => c.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(t);
-  };
-  await start();
-
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await kill();
-    process.removeListener("exit", onExit);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const dir = makeTempDir("microts-redis-");
+  const appendOnly = options.appendOnly === false ? "no" : "yes";
+  const proc = await spawnServer({
+    command: options.binary ?? "redis-server",
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", appendOnly].concat([
+      "--dir",
+      dir,
+      "--logfile",
+      join(dir, "redis.log"),
+    ]),
+    logName: `redis-server on port ${port}`,
+    startTimeoutMs: options.startTimeoutMs,
+    tempDirs: [dir],
+    readyCheck: () => ping(port),
+  });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
-    stop,
-    async restart(opts = {}) {
-      if (stopped) throw new Error("redis-server: restart after stop");
-      await kill();
-      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
-      await start();
-    },
-    [Symbol.asyncDispose]: stop,
+    ...restartable(proc),
   };
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** True when a RESP `PING` on the port answers `+PONG`. */
+/** True when a RESP `PING` on the port answers `+PONG` within 1 s. */
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ host: "127.0.0.1", port });
@@ -123,13 +70,4 @@ function ping(port: number): Promise<boolean> {
       if (data.includes("\r\n")) done(data.startsWith("+PONG"));
     });
   });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} within ${timeoutMs}ms`);
 }
