@@ -11,6 +11,8 @@ export { codecContract } from "./codec-contract.js";
 export type { SkipRule } from "./internal/suite.js";
 export type { RegistryContractOptions } from "./registry-contract.js";
 export { registryContract } from "./registry-contract.js";
+export type { RpcContractOptions } from "./rpc-contract.js";
+export { rpcContract } from "./rpc-contract.js";
 export type { SelectorContractOptions } from "./selector-contract.js";
 export { selectorContract } from "./selector-contract.js";
 export type { TransportContractOptions } from "./transport-contract.js";
