@@ -124,7 +124,9 @@ export function rpcContract(name: string, options: RpcContractOptions): void {
               client.call<{ msg: string }>(service, "Greeter.Hello", { name: `n${i}` }),
             ),
           );
-          all.forEach((r, i) => assert.equal(r.msg, `Hello n${i}`));
+          all.forEach((r, i) => {
+            assert.equal(r.msg, `Hello n${i}`);
+          });
         },
       },
       {
