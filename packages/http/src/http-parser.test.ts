@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { MicroError } from "@microts/core";
 import { HttpParser } from "./http-parser.js";
+import { exampleA } from "./testdata/go-examples.js";
 
 interface Got {
   header: Record<string, string>;
@@ -28,22 +29,6 @@ function parse(mode: "request" | "response", chunks: (string | Buffer)[], limits
   for (const c of chunks) p.push(typeof c === "string" ? Buffer.from(c, "utf8") : c);
   return { messages, errors, parser: p };
 }
-
-/** Go's request for §3.7 example A. */
-const exampleA =
-  "POST / HTTP/1.1\r\n" +
-  "Host: 10.0.0.5:8080\r\n" +
-  "User-Agent: Go-http-client/1.1\r\n" +
-  "Content-Length: 17\r\n" +
-  "Accept: application/json\r\n" +
-  "Content-Type: application/json\r\n" +
-  "Micro-Endpoint: Greeter.Hello\r\n" +
-  "Micro-Id: 0\r\n" +
-  "Micro-Method: Greeter.Hello\r\n" +
-  "Micro-Service: greeter\r\n" +
-  "Timeout: 5000000000\r\n" +
-  "\r\n" +
-  '{"name":"Alice"}\n';
 
 const exampleAHeader = {
   "User-Agent": "Go-http-client/1.1",

@@ -87,10 +87,7 @@ export class HttpSocket implements Socket, ParserSink {
 
   async recv(options?: IoOptions): Promise<Message> {
     let item: Item | undefined;
-    if (options?.signal !== undefined && options.timeoutMs === undefined) {
-      // A signal alone needs no deadline wrapper (one AbortController less per call).
-      item = await this.inbox.next(options.signal, ID, `recv from ${this.remote}`);
-    } else if (options?.signal !== undefined || options?.timeoutMs !== undefined) {
+    if (options?.signal !== undefined || options?.timeoutMs !== undefined) {
       const what = `recv from ${this.remote}`;
       const d = deadlineSignal(ID, what, options.signal, options.timeoutMs);
       try {

@@ -6,6 +6,7 @@ import type { Listener, Socket, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
 import { parseHostPort } from "./address.js";
 import { createHttpTransport } from "./http-transport.js";
+import { exampleA } from "./testdata/go-examples.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -29,21 +30,6 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-
-const exampleA =
-  "POST / HTTP/1.1\r\n" +
-  "Host: 10.0.0.5:8080\r\n" +
-  "User-Agent: Go-http-client/1.1\r\n" +
-  "Content-Length: 17\r\n" +
-  "Accept: application/json\r\n" +
-  "Content-Type: application/json\r\n" +
-  "Micro-Endpoint: Greeter.Hello\r\n" +
-  "Micro-Id: 0\r\n" +
-  "Micro-Method: Greeter.Hello\r\n" +
-  "Micro-Service: greeter\r\n" +
-  "Timeout: 5000000000\r\n" +
-  "\r\n" +
-  '{"name":"Alice"}\n';
 
 describe("http transport: wire format", { timeout: 20_000 }, () => {
   let transport: Transport;

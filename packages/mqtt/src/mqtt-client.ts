@@ -1,6 +1,6 @@
 import type { IoOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { deadlineSignal, raceSignal } from "@microts/core/internal";
+import { deadlineSignal, raceSignal, withDeadline as runWithDeadline } from "@microts/core/internal";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 
 /** MQTT quality of service: 0 at most once, 1 at least once, 2 exactly once (per hop). */
@@ -46,22 +46,17 @@ export async function openClient(
 }
 
 /** Runs `op` under the caller's signal and deadline; non-MicroError failures become 503. */
-export async function withDeadline<T>(
+export function withDeadline<T>(
   what: string,
   io: IoOptions | undefined,
   defaultMs: number,
   op: () => Promise<T>,
 ): Promise<T> {
-  const d = deadlineSignal(ID, what, io?.signal, io?.timeoutMs ?? defaultMs);
-  try {
-    return await raceSignal(op(), d.signal, ID, what);
-  } catch (err) {
-    if (err instanceof MicroError) throw err;
-    const detail = err instanceof Error ? err.message : String(err);
-    throw MicroError.serviceUnavailable(ID, `${what}: mqtt: ${detail}`, { cause: err });
-  } finally {
-    d.cleanup();
-  }
+  return runWithDeadline(ID, what, io, defaultMs, op, (err) =>
+    MicroError.serviceUnavailable(ID, `${what}: mqtt: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    }),
+  );
 }
 
 /** Ends a client gracefully (DISCONNECT with `properties`), forcing it after `ms`. Never throws. */

@@ -10,7 +10,7 @@ import type {
   Subscriber,
 } from "@microts/core";
 import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
-import { deadlineSignal, raceSignal } from "@microts/core/internal";
+import { withDeadline } from "@microts/core/internal";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
 import { Connector, errorText } from "./connection.js";
@@ -74,18 +74,15 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     return nc;
   };
 
-  const flush = async (nc: NatsConnection, io: IoOptions, what: string) => {
-    const d = deadlineSignal(ID, what, io.signal, io.timeoutMs ?? options.connectTimeoutMs ?? 5_000);
-    try {
-      await raceSignal(nc.flush(), d.signal, ID, what);
-    } catch (err) {
-      throw err instanceof MicroError
-        ? err
-        : MicroError.serviceUnavailable(ID, `${what}: ${errorText(err)}`, { cause: err });
-    } finally {
-      d.cleanup();
-    }
-  };
+  const flush = (nc: NatsConnection, io: IoOptions, what: string) =>
+    withDeadline(
+      ID,
+      what,
+      io,
+      options.connectTimeoutMs ?? 5_000,
+      () => nc.flush(),
+      (err) => MicroError.serviceUnavailable(ID, `${what}: ${errorText(err)}`, { cause: err }),
+    );
 
   const stop = async (s: ActiveSub) => {
     if (!s.active) return;

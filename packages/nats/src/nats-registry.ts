@@ -9,7 +9,7 @@ import type {
   WatchOptions,
 } from "@microts/core";
 import { createWatcher, MicroError, serviceFromGo, serviceToGo } from "@microts/core";
-import { deadlineSignal, goJson, raceSignal } from "@microts/core/internal";
+import { deadlineSignal, goJson, raceSignal, withDeadline } from "@microts/core/internal";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { createInbox } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
@@ -118,18 +118,15 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): NatsRegis
     }
   };
 
-  const flush = async (nc: NatsConnection, io: IoOptions, what: string) => {
-    const d = deadlineSignal(ID, what, io.signal, io.timeoutMs ?? options.connectTimeoutMs ?? 5_000);
-    try {
-      await raceSignal(nc.flush(), d.signal, ID, what);
-    } catch (err) {
-      throw err instanceof MicroError
-        ? err
-        : MicroError.serviceUnavailable(ID, `${what}: ${errorText(err)}`, { cause: err });
-    } finally {
-      d.cleanup();
-    }
-  };
+  const flush = (nc: NatsConnection, io: IoOptions, what: string) =>
+    withDeadline(
+      ID,
+      what,
+      io,
+      options.connectTimeoutMs ?? 5_000,
+      () => nc.flush(),
+      (err) => MicroError.serviceUnavailable(ID, `${what}: ${errorText(err)}`, { cause: err }),
+    );
 
   const answer = (nc: NatsConnection, m: Msg) => {
     if (!m.reply) return;

@@ -1,6 +1,6 @@
 import type { BrokerMessage, PublishOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { abortReason, deadlineSignal, sleep } from "@microts/core/internal";
+import { abortReason, deadlineSignal, raceAbort, sleep } from "@microts/core/internal";
 import type { Channel, ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { ConnectionManager } from "./connection-manager.js";
 import { amqpError, ID } from "./errors.js";
@@ -155,26 +155,4 @@ export class Publisher {
       signal,
     );
   }
-}
-
-/** Like raceSignal, but keeps the reason raw (the caller maps it). */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -1,6 +1,6 @@
 import type { IoOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { deadlineSignal, raceSignal } from "@microts/core/internal";
+import { withDeadline as runWithDeadline } from "@microts/core/internal";
 
 /** The error id of every error this package raises. */
 export const ID = "go.micro.broker";
@@ -9,20 +9,13 @@ export const ID = "go.micro.broker";
  * Runs `op` under the caller's signal and deadline (`io.timeoutMs`, else `defaultMs`). Redis
  * "ReplyError"s become 500, anything else that is not already a MicroError becomes 503 (unreachable).
  */
-export async function withDeadline<T>(
+export function withDeadline<T>(
   what: string,
   io: IoOptions | undefined,
   defaultMs: number,
   op: () => Promise<T>,
 ): Promise<T> {
-  const d = deadlineSignal(ID, what, io?.signal, io?.timeoutMs ?? defaultMs);
-  try {
-    return await raceSignal(op(), d.signal, ID, what);
-  } catch (err) {
-    throw toMicroError(err, what);
-  } finally {
-    d.cleanup();
-  }
+  return runWithDeadline(ID, what, io, defaultMs, op, (err) => toMicroError(err, what));
 }
 
 /** Maps a Redis client error to a MicroError (see {@link withDeadline}). */

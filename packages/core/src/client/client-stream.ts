@@ -25,6 +25,7 @@ export class RpcClientStream<Req, Res> implements ClientStream<Req, Res> {
   private ended = false;
   private closed = false;
   private failure: MicroError | undefined;
+  private detach: (() => void) | undefined;
 
   constructor(
     private readonly core: ClientCore,
@@ -44,9 +45,10 @@ export class RpcClientStream<Req, Res> implements ClientStream<Req, Res> {
     // Streams have no default deadline (Go's StreamTimeout is 0); a handler's deadline still applies.
     const scope = callScope(what, options, undefined);
     this.scope = scope;
-    scope.signal.addEventListener("abort", () => this.fail(abortReason(ID, what, scope.signal)), {
-      once: true,
-    });
+    const onAbort = () => this.fail(abortReason(ID, what, scope.signal));
+    scope.signal.addEventListener("abort", onAbort, { once: true });
+    // Without a deadline the scope's signal is the caller's own: do not leave a listener on it.
+    this.detach = () => scope.signal.removeEventListener("abort", onAbort);
     this.codec = core.codec(request.contentType);
     const next = await core.resolveNodes(request.service, options, scope.signal);
     const retries = options.retries ?? core.defaults.retries;
@@ -86,6 +88,7 @@ export class RpcClientStream<Req, Res> implements ClientStream<Req, Res> {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    this.detach?.();
     this.scope?.cleanup();
     await this.socket?.close();
   }

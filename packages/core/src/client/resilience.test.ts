@@ -63,7 +63,6 @@ describe("resilience", () => {
       { read: handler("slowB"), write: handler("slowB") },
       { idempotent: ["read"] },
     );
-    const client = createClient({ registry, transport, retries: 1, backoff: () => 0 });
     // Each attempt gets the whole remaining budget, so to see a retry after a timeout the caller's
     // policy must split it: here the first attempt is cut short by the attempt middleware.
     first = true;
@@ -89,7 +88,6 @@ describe("resilience", () => {
     runs.slowA = runs.slowB = 0;
     await assert.rejects(cut.call("svc", "S.Write", {}), { code: 408 });
     assert.equal(runs.slowA + runs.slowB, 1, "the non-idempotent write ran once");
-    await client.close();
     await cut.close();
     await a.stop();
     await b.stop();

@@ -10,4 +10,4 @@ export { AsyncQueue } from "./async-queue.js";
 export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";
 export { goJson } from "./go-json.js";
-export { abortReason, deadlineSignal, raceSignal, sleep } from "./signals.js";
+export { abortReason, deadlineSignal, raceAbort, raceSignal, sleep, withDeadline } from "./signals.js";

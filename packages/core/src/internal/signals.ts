@@ -1,8 +1,12 @@
+import type { IoOptions } from "../context/call-options.js";
 import { MicroError } from "../errors/micro-error.js";
 
 /**
- * Combines an optional caller signal and an optional timeout into one signal whose reason is a
- * MicroError: 408 when the time ran out, 499 when the caller aborted. `cleanup` stops the timer.
+ * Combines an optional caller signal and an optional timeout into one signal that aborts when
+ * either does: with reason MicroError 408 when the time ran out. Map any reason with
+ * {@link abortReason} (a caller's own reason is passed through, and becomes 499 there). Without a
+ * timeout the caller's signal itself is returned: no controller, no listener. `cleanup` stops the
+ * timer.
  */
 export function deadlineSignal(
   id: string,
@@ -10,6 +14,8 @@ export function deadlineSignal(
   signal: AbortSignal | undefined,
   timeoutMs: number | undefined,
 ): { signal: AbortSignal; cleanup(): void } {
+  const timed = timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY;
+  if (!timed && signal) return { signal, cleanup: noop };
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const onAbort = () => controller.abort(abortReason(id, what, signal));
@@ -17,7 +23,7 @@ export function deadlineSignal(
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
   }
-  if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY && !controller.signal.aborted) {
+  if (timed && !controller.signal.aborted) {
     timer = setTimeout(
       () => controller.abort(MicroError.timeout(id, `${what}: deadline of ${timeoutMs}ms exceeded`)),
       Math.max(0, timeoutMs),
@@ -32,6 +38,8 @@ export function deadlineSignal(
   };
 }
 
+function noop(): void {}
+
 /** The MicroError an aborted signal stands for: its reason if that is one, else a 499. */
 export function abortReason(id: string, what: string, signal: AbortSignal | undefined): MicroError {
   const reason: unknown = signal?.reason;
@@ -42,19 +50,21 @@ export function abortReason(id: string, what: string, signal: AbortSignal | unde
   return MicroError.canceled(id, `${what}: canceled`, { cause: reason });
 }
 
-/** Rejects with the signal's MicroError reason as soon as it aborts; races `promise` otherwise. */
-export function raceSignal<T>(
+/**
+ * Races `promise` against `signal`: rejects with `reasonOf(signal)` as soon as it aborts (default:
+ * the raw reason), else settles as `promise` does. A losing `promise` is never left unhandled.
+ */
+export function raceAbort<T>(
   promise: Promise<T>,
   signal: AbortSignal,
-  id: string,
-  what: string,
+  reasonOf: (signal: AbortSignal) => unknown = (s) => s.reason,
 ): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => {});
-    return Promise.reject(abortReason(id, what, signal));
+    return Promise.reject(reasonOf(signal));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(id, what, signal));
+    const onAbort = () => reject(reasonOf(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (v) => {
@@ -67,6 +77,42 @@ export function raceSignal<T>(
       },
     );
   });
+}
+
+/** {@link raceAbort} rejecting with the signal's MicroError (408 deadline, 499 cancellation). */
+export function raceSignal<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+  id: string,
+  what: string,
+): Promise<T> {
+  return raceAbort(promise, signal, (s) => abortReason(id, what, s));
+}
+
+/**
+ * Runs `op` under the caller's signal and deadline (`io.timeoutMs`, else `defaultMs`): rejects with
+ * 408 or 499 as soon as either ends, without waiting for `op`. Other failures that are not
+ * MicroErrors go through `mapError` (default: 503 "<what>: <message>", the backend is unreachable).
+ */
+export async function withDeadline<T>(
+  id: string,
+  what: string,
+  io: IoOptions | undefined,
+  defaultMs: number | undefined,
+  op: (signal: AbortSignal) => Promise<T>,
+  mapError: (err: unknown) => MicroError = (err) =>
+    MicroError.serviceUnavailable(id, `${what}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    }),
+): Promise<T> {
+  const d = deadlineSignal(id, what, io?.signal, io?.timeoutMs ?? defaultMs);
+  try {
+    return await raceSignal(op(d.signal), d.signal, id, what);
+  } catch (err) {
+    throw err instanceof MicroError ? err : mapError(err);
+  } finally {
+    d.cleanup();
+  }
 }
 
 /** Resolves after `ms`, or rejects early with the signal's reason. */

@@ -544,12 +544,13 @@ class RpcServer implements Server {
    * `Micro-Target`) and no `Micro-Protocol`.
    */
   private envelopeOf(header: Record<string, string>): Envelope | undefined {
-    if (getHeader(header, Header.Protocol) !== undefined) return undefined;
+    // Every request pays this: the common case (routing headers, no Micro-Target) is decided first.
     const routed =
+      getHeader(header, Header.Endpoint) ||
       getHeader(header, Header.Service) ||
-      getHeader(header, Header.Method) ||
-      getHeader(header, Header.Endpoint);
+      getHeader(header, Header.Method);
     if (routed && getHeader(header, Header.Target) === undefined) return undefined;
+    if (getHeader(header, Header.Protocol) !== undefined) return undefined;
     const ct = (getHeader(header, Header.ContentType) || this.defaultContentType)
       .split(";", 1)[0]
       ?.trim()

@@ -118,14 +118,7 @@ class MemorySocket implements Socket {
     this.pending ??= this.inbox.next();
     const next = this.pending;
     let r: IteratorResult<Message>;
-    if (options.signal && options.timeoutMs === undefined) {
-      try {
-        r = await raceSignal(next, options.signal, ID, `recv from ${this.remote}`);
-      } catch (err) {
-        if (!options.signal.aborted) this.pending = undefined;
-        throw err;
-      }
-    } else if (options.timeoutMs !== undefined) {
+    if (options.signal || options.timeoutMs !== undefined) {
       const d = deadlineSignal(ID, `recv from ${this.remote}`, options.signal, options.timeoutMs);
       try {
         r = await raceSignal(next, d.signal, ID, `recv from ${this.remote}`);
