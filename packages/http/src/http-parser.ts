@@ -199,8 +199,9 @@ export class HttpParser {
 
   /** Parses the start line and header lines, then sets up the body. False after a failure. */
   private parseHead(text: string): boolean {
-    const lines = text.split("\n");
-    const first = stripCR(lines[0] ?? "");
+    let eol = text.indexOf("\n");
+    if (eol < 0) eol = text.length;
+    const first = stripCR(text.slice(0, eol));
     let status = 0;
     let reason = "";
     if (this.mode === "request") {
@@ -228,8 +229,10 @@ export class HttpParser {
     const header: Record<string, string> = {};
     let contentLength = -1;
     let chunked = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = stripCR(lines[i] as string);
+    for (let start = eol + 1; start < text.length + 1 && eol < text.length; start = eol + 1) {
+      eol = text.indexOf("\n", start);
+      if (eol < 0) eol = text.length;
+      const line = stripCR(text.slice(start, eol));
       const c0 = line.charCodeAt(0);
       if (c0 === 32 || c0 === 9) {
         this.fail(400, "malformed header: obsolete line folding");
@@ -241,7 +244,7 @@ export class HttpParser {
         return false;
       }
       const key = line.slice(0, colon);
-      if (!isToken(key)) {
+      if (!knownKeys.has(key) && !rememberKey(key)) {
         this.fail(400, `malformed header name ${quote(key)}`);
         return false;
       }
@@ -386,6 +389,17 @@ export class HttpParser {
     this.stop();
     this.sink.onError(new MicroError(ID, detail, code));
   }
+}
+
+/** Header names already seen valid: the same few recur on every message. */
+const knownKeys = new Set<string>();
+
+/** Validates a header name, remembering valid ones (up to 1024). */
+function rememberKey(key: string): boolean {
+  if (!isToken(key)) return false;
+  if (knownKeys.size >= 1024) knownKeys.clear();
+  knownKeys.add(key);
+  return true;
 }
 
 /** A body as a plain Uint8Array: a view when it is most of its buffer, else a compact copy. */

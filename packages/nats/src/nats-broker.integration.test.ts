@@ -113,6 +113,42 @@ describe("nats broker: Go wire format", { timeout: 30_000 }, () => {
     await sub.unsubscribe();
   });
 
+  test("async handlers of one subscription run one at a time, in publish order", async () => {
+    const topic = `test.${run}.order`;
+    const seen: number[] = [];
+    let running = 0;
+    let overlapped = false;
+    const sub = await broker.subscribe(topic, async (e: BrokerEvent) => {
+      running++;
+      if (running > 1) overlapped = true;
+      const n = Number(dec.decode(e.message.body));
+      // Uneven work: a later message would overtake an earlier one if handlers overlapped.
+      await new Promise((r) => setTimeout(r, n % 3 === 0 ? 5 : 0));
+      seen.push(n);
+      running--;
+    });
+    for (let i = 0; i < 30; i++) await broker.publish(topic, { header: {}, body: enc.encode(String(i)) });
+    await until("30 deliveries", () => seen.length === 30);
+    await sub.unsubscribe();
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 30 }, (_, i) => i),
+    );
+    assert.equal(overlapped, false);
+  });
+
+  test("unsubscribe from inside a handler does not wait for that handler", async () => {
+    const topic = `test.${run}.self-unsub`;
+    let done = false;
+    const sub = await broker.subscribe(topic, async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      await sub.unsubscribe();
+      done = true;
+    });
+    await broker.publish(topic, { header: {}, body: enc.encode("x") });
+    await until("the handler to finish", () => done);
+  });
+
   test("wildcard subscriptions get the concrete subject as topic", async () => {
     const topics: string[] = [];
     const sub = await broker.subscribe(`wild.${run}.*`, (e) => void topics.push(e.topic));

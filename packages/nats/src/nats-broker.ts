@@ -11,7 +11,7 @@ import type {
 } from "@microts/core";
 import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
 import { withDeadline } from "@microts/core/internal";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
 import { Connector, errorText } from "./connection.js";
 import type { JetStreamBrokerOptions } from "./jetstream-broker.js";
@@ -37,8 +37,11 @@ const ID = "go.micro.broker";
 
 interface ActiveSub {
   sub: Subscription;
-  done: Promise<void>;
   active: boolean;
+  /** The handler call in progress, when it returned a promise that has not settled. */
+  busy: Promise<void> | undefined;
+  /** Messages that arrived while a handler was busy, delivered in order after it. */
+  backlog: Msg[];
 }
 
 /**
@@ -89,45 +92,69 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     s.active = false;
     subs.delete(s);
     s.sub.unsubscribe();
+    s.backlog = [];
     // A handler that unsubscribes its own subscription must not wait for itself.
-    if (inHandler.getStore() !== s) await s.done;
+    if (s.busy !== undefined && inHandler.getStore() !== s) await s.busy;
   };
 
-  const run = async (s: ActiveSub, handler: BrokerHandler, opts: SubscribeOptions) => {
+  /**
+   * Hands one message to the handler. Handlers of one subscription run one at a time, in order
+   * (as nats.go calls a subscription's callback): while one is busy, later messages wait.
+   */
+  const deliver = (s: ActiveSub, handler: BrokerHandler, opts: SubscribeOptions, m: Msg): void => {
+    let message: BrokerMessage;
     try {
-      for await (const m of s.sub) {
-        if (!s.active) break;
-        let message: BrokerMessage;
-        try {
-          message = decodeMessageEnvelope(m.data);
-        } catch (err) {
-          reportError(
-            opts.onError,
-            MicroError.badRequest(ID, `nats: undecodable message on ${m.subject}: ${errorText(err)}`, {
-              cause: err,
-            }),
-          );
-          continue;
-        }
-        const event: BrokerEvent = {
-          topic: m.subject,
-          message,
-          ack: async () => {},
-          nack: async () => {},
-        };
-        try {
-          await inHandler.run(s, () => handler(event));
-        } catch (err) {
-          // No acks on core NATS: the message is dropped; someone should still hear about it.
-          reportError(opts.onError, err);
-        }
-      }
+      message = decodeMessageEnvelope(m.data);
     } catch (err) {
       reportError(
         opts.onError,
-        MicroError.serviceUnavailable(ID, `nats: subscription ended: ${errorText(err)}`),
+        MicroError.badRequest(ID, `nats: undecodable message on ${m.subject}: ${errorText(err)}`, {
+          cause: err,
+        }),
+      );
+      return;
+    }
+    const event: BrokerEvent = { topic: m.subject, message, ack: noAck, nack: noAck };
+    let result: unknown;
+    try {
+      result = inHandler.run(s, () => handler(event));
+    } catch (err) {
+      // No acks on core NATS: the message is dropped; someone should still hear about it.
+      reportError(opts.onError, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      s.busy = result.then(
+        () => drain(s, handler, opts),
+        (err: unknown) => {
+          reportError(opts.onError, err);
+          drain(s, handler, opts);
+        },
       );
     }
+  };
+
+  const drain = (s: ActiveSub, handler: BrokerHandler, opts: SubscribeOptions): void => {
+    s.busy = undefined;
+    const backlog = s.backlog;
+    while (backlog.length > 0 && s.busy === undefined && s.active) {
+      deliver(s, handler, opts, backlog.shift() as Msg);
+    }
+  };
+
+  const publishOn = (
+    nc: NatsConnection,
+    topic: string,
+    message: BrokerMessage,
+    opts: BrokerPublishOptions,
+  ): Promise<void> => {
+    try {
+      nc.publish(topic, encodeMessageEnvelope(message));
+    } catch (err) {
+      return Promise.reject(publishError(topic, err));
+    }
+    connected = true;
+    return options.flushOnPublish ? flush(nc, opts, `publish ${topic}`) : RESOLVED;
   };
 
   return {
@@ -143,29 +170,41 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
       await connector.close();
       connected = false;
     },
-    async publish(topic: string, message: BrokerMessage, opts: BrokerPublishOptions = {}) {
-      if (!topic) throw MicroError.badRequest(ID, "publish: topic is required");
-      if (opts.signal?.aborted) throw MicroError.canceled(ID, `publish ${topic}: canceled`);
-      const nc = await conn(opts);
-      try {
-        nc.publish(topic, encodeMessageEnvelope(message));
-      } catch (err) {
-        throw publishError(topic, err);
-      }
-      if (options.flushOnPublish) await flush(nc, opts, `publish ${topic}`);
+    publish(topic: string, message: BrokerMessage, opts: BrokerPublishOptions = {}): Promise<void> {
+      if (!topic) return Promise.reject(MicroError.badRequest(ID, "publish: topic is required"));
+      if (opts.signal?.aborted) return Promise.reject(MicroError.canceled(ID, `publish ${topic}: canceled`));
+      // Connected (the usual case): publish at once, without waiting a turn for the connection.
+      const open = connector.isClosed ? undefined : connector.current;
+      if (open === undefined) return conn(opts).then((nc) => publishOn(nc, topic, message, opts));
+      return publishOn(open, topic, message, opts);
     },
     async subscribe(topic: string, handler: BrokerHandler, opts: SubscribeOptions = {}): Promise<Subscriber> {
       if (!topic) throw MicroError.badRequest(ID, "subscribe: topic is required");
       const nc = await conn();
-      let sub: Subscription;
+      const s: ActiveSub = {
+        sub: undefined as unknown as Subscription,
+        active: true,
+        busy: undefined,
+        backlog: [],
+      };
+      const callback = (err: Error | null, m: Msg) => {
+        if (err) {
+          reportError(
+            opts.onError,
+            MicroError.serviceUnavailable(ID, `nats: subscription ended: ${errorText(err)}`),
+          );
+          return;
+        }
+        if (!s.active) return;
+        if (s.busy !== undefined) s.backlog.push(m);
+        else deliver(s, handler, opts, m);
+      };
       try {
-        sub = nc.subscribe(topic, opts.queue ? { queue: opts.queue } : {});
+        s.sub = nc.subscribe(topic, opts.queue ? { queue: opts.queue, callback } : { callback });
       } catch (err) {
         throw MicroError.badRequest(ID, `subscribe ${topic}: ${errorText(err)}`, { cause: err });
       }
-      const s: ActiveSub = { sub, done: Promise.resolve(), active: true };
       subs.add(s);
-      s.done = run(s, handler, opts);
       // Resolves once the server knows the subscription: a publish made afterwards reaches it.
       await flush(nc, {}, `subscribe ${topic}`);
       const unsubscribe = () => stop(s);
@@ -173,6 +212,11 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     },
   };
 }
+
+const RESOLVED = Promise.resolve();
+
+/** Core NATS has no acks: `ack` and `nack` do nothing. */
+async function noAck(): Promise<void> {}
 
 function publishError(topic: string, err: unknown): MicroError {
   const text = errorText(err);

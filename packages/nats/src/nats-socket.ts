@@ -134,29 +134,28 @@ export class NatsSocket implements Socket {
     this.finish(error, false);
   }
 
+  /**
+   * Queues `message` for the peer. Messages sent in one tick are published together at its end,
+   * so NATS writes them to the connection in one go; a message NATS refuses then is dropped and
+   * logged (the socket's peer sees it as lost), as with any at-most-once publish.
+   */
   async send(message: Message, options: IoOptions = {}): Promise<void> {
     if (options.signal?.aborted) throw MicroError.canceled(ID, `send to ${this.remote}: canceled`);
     if (this.isClosed) throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
     const nc = this.init.nc;
+    if (nc.isClosed()) throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
     const pieces = splitPayload(encodeMessageEnvelope(message), nc.info?.max_payload ?? 1024 * 1024);
-    const reply = this.init.replyTo ? { reply: this.init.replyTo } : {};
-    try {
-      if (pieces.length === 1) {
-        nc.publish(this.init.sendTo, pieces[0] as Uint8Array, { headers: NatsSocket.dataHeaders, ...reply });
-      } else {
-        // Published back to back, without awaiting: pieces of concurrent sends never interleave.
-        for (const [i, piece] of pieces.entries()) {
-          const h = natsHeaders();
-          h.set(CONTROL_HEADER, "micro-ts");
-          h.set(CHUNK_HEADER, `${i + 1}/${pieces.length}`);
-          nc.publish(this.init.sendTo, piece, { headers: h, ...reply });
-        }
+    const reply = this.init.replyTo;
+    if (pieces.length === 1) {
+      publishSoon(nc, this.init.sendTo, pieces[0] as Uint8Array, NatsSocket.dataHeaders, reply);
+    } else {
+      // Queued back to back: pieces of concurrent sends never interleave.
+      for (const [i, piece] of pieces.entries()) {
+        const h = natsHeaders();
+        h.set(CONTROL_HEADER, "micro-ts");
+        h.set(CHUNK_HEADER, `${i + 1}/${pieces.length}`);
+        publishSoon(nc, this.init.sendTo, piece, h, reply);
       }
-    } catch (err) {
-      const text = errorText(err);
-      throw /payload/i.test(text)
-        ? MicroError.badRequest(ID, `send to ${this.remote}: ${text}`, { cause: err })
-        : MicroError.serviceUnavailable(ID, `send to ${this.remote}: ${text}`, { cause: err });
     }
     this.lastActivity = Date.now();
   }
@@ -202,5 +201,52 @@ export class NatsSocket implements Socket {
     }
     this.init.onClose();
     this.closedD.resolve(error);
+  }
+}
+
+interface Outgoing {
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs;
+  reply: string | undefined;
+}
+
+/** Messages queued per NATS connection in the current tick ({@link publishSoon}). */
+const outgoing = new WeakMap<NatsConnection, Outgoing[]>();
+
+/**
+ * Publishes at the end of the current tick, after every send of this tick: nats.js flushes what
+ * was published in one microtask run as one write, so a burst of replies costs one syscall, not
+ * one each.
+ */
+function publishSoon(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  headers: MsgHdrs,
+  reply: string | undefined,
+): void {
+  let queue = outgoing.get(nc);
+  if (queue === undefined) {
+    queue = [];
+    outgoing.set(nc, queue);
+    process.nextTick(publishQueued, nc, queue);
+  }
+  queue.push({ subject, data, headers, reply });
+}
+
+function publishQueued(nc: NatsConnection, queue: Outgoing[]): void {
+  outgoing.delete(nc);
+  for (const m of queue) {
+    try {
+      nc.publish(
+        m.subject,
+        m.data,
+        m.reply === undefined ? { headers: m.headers } : { headers: m.headers, reply: m.reply },
+      );
+    } catch (err) {
+      // The connection closed under us: sockets on it fail through the connection's status.
+      console.warn(`nats: publish to ${m.subject} failed: ${errorText(err)}`);
+    }
   }
 }

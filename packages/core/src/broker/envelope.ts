@@ -8,9 +8,7 @@ export interface EnvelopeMessage {
 }
 
 const ID = "go.micro.broker";
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: false });
+const EMPTY = new Uint8Array(0);
 
 /**
  * Go Micro's JSON form of a message, `json.Marshal(broker.Message)`:
@@ -23,10 +21,13 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  */
 export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
   const keys = Object.keys(message.header).sort(compareUtf8);
-  const header = keys.map((k) => `${goJson(k)}:${goJson(message.header[k] ?? "")}`).join(",");
+  let header = "";
+  for (const k of keys) {
+    header += `${header === "" ? "" : ","}${jsonString(k)}:${jsonString(message.header[k] ?? "")}`;
+  }
   const b = message.body;
   const body = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
-  return encoder.encode(`{"Header":{${header}},"Body":"${body}"}`);
+  return Buffer.from(`{"Header":{${header}},"Body":"${body}"}`, "utf8");
 }
 
 /**
@@ -39,7 +40,11 @@ export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
 export function decodeMessageEnvelope(data: Uint8Array | string): EnvelopeMessage {
   let v: unknown;
   try {
-    v = JSON.parse(typeof data === "string" ? data : decoder.decode(data));
+    v = JSON.parse(
+      typeof data === "string"
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"),
+    );
   } catch (err) {
     throw MicroError.badRequest(ID, `malformed envelope: ${(err as Error).message}`, { cause: err });
   }
@@ -48,35 +53,84 @@ export function decodeMessageEnvelope(data: Uint8Array | string): EnvelopeMessag
   }
   let rawHeader: unknown;
   let rawBody: unknown;
-  for (const [k, x] of Object.entries(v)) {
-    const l = k.toLowerCase();
-    if (l === "header") rawHeader = x;
-    else if (l === "body") rawBody = x;
+  const fields = v as Record<string, unknown>;
+  for (const k in fields) {
+    if (k === "Header") rawHeader = fields[k];
+    else if (k === "Body") rawBody = fields[k];
+    else {
+      const l = k.toLowerCase();
+      if (l === "header") rawHeader = fields[k];
+      else if (l === "body") rawBody = fields[k];
+    }
   }
   const header: Record<string, string> = {};
   if (rawHeader !== undefined && rawHeader !== null) {
     if (typeof rawHeader !== "object" || Array.isArray(rawHeader)) {
       throw MicroError.badRequest(ID, "malformed envelope: Header is not an object");
     }
-    for (const [k, x] of Object.entries(rawHeader)) {
+    const raw = rawHeader as Record<string, unknown>;
+    for (const k in raw) {
+      const x = raw[k];
       if (typeof x !== "string")
         throw MicroError.badRequest(ID, `malformed envelope: header ${k} is not a string`);
       setOwn(header, k, x);
     }
   }
-  let body = new Uint8Array(0);
+  let body: Uint8Array = EMPTY;
   if (rawBody !== undefined && rawBody !== null) {
-    if (typeof rawBody !== "string" || !BASE64.test(rawBody) || rawBody.length % 4 !== 0) {
+    const decoded = typeof rawBody === "string" ? decodeStdBase64(rawBody) : undefined;
+    if (decoded === undefined) {
       throw MicroError.badRequest(ID, "malformed envelope: Body is not standard base64");
     }
-    body = new Uint8Array(Buffer.from(rawBody, "base64"));
+    body = decoded;
   }
   return { header, body };
 }
 
+/**
+ * `goJson(s)` for a string, without the general path for the usual header: printable ASCII with
+ * nothing to escape is written as is between quotes.
+ */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // control characters, '"', '\\', '<', '>', '&' and anything past ASCII take the general path
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
+      return goJson(s);
+    }
+  }
+  return `"${s}"`;
+}
+
+/**
+ * Standard padded base64 (Go's `base64.StdEncoding`), or undefined when `text` is not that.
+ * Node's decoder skips characters outside the alphabet, so a decoded length short of what the
+ * text's length promises reveals them; the URL-safe letters it also accepts are refused first.
+ */
+function decodeStdBase64(text: string): Uint8Array | undefined {
+  const n = text.length;
+  if (n % 4 !== 0) return undefined;
+  if (n === 0) return EMPTY;
+  if (text.indexOf("-") >= 0 || text.indexOf("_") >= 0) return undefined;
+  const pad = text.charCodeAt(n - 1) === 61 ? (text.charCodeAt(n - 2) === 61 ? 2 : 1) : 0;
+  if (pad === 2 && text.charCodeAt(n - 3) === 61) return undefined;
+  const buf = Buffer.from(text, "base64");
+  if (buf.length !== (n / 4) * 3 - pad) return undefined;
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
 /** Orders strings by their UTF-8 bytes, as Go's `sort.Strings` does (JS compares UTF-16 units). */
 function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  // UTF-16 order equals UTF-8 byte order until a surrogate (U+D800–U+DFFF) takes part.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 || y >= 0xd800) return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /** Sets a key even when it is `__proto__` (a header name is attacker-controlled). */

@@ -50,7 +50,7 @@ export class RpcClientStream<Req, Res> implements ClientStream<Req, Res> {
     // Without a deadline the scope's signal is the caller's own: do not leave a listener on it.
     this.detach = () => scope.signal.removeEventListener("abort", onAbort);
     this.codec = core.codec(request.contentType);
-    const next = await core.resolveNodes(request.service, options, scope.signal);
+    const next = await core.resolveNodes(request.service, options, scope);
     const retries = options.retries ?? core.defaults.retries;
     const tried = new Set<string>();
     let socket: Socket | undefined;
@@ -73,7 +73,7 @@ export class RpcClientStream<Req, Res> implements ClientStream<Req, Res> {
       throw this.failure ?? MicroError.canceled(ID, `${what}: closed`);
     }
     const id = core.nextId();
-    this.header = core.requestHeader(request, scope.metadata, id, scope.deadline);
+    this.header = core.requestHeader(request, scope.metadata, String(id), scope.deadline);
     this.header[Header.Stream] = String(id);
     await socket.send({ header: this.header, body: EMPTY });
     if (this.hasInitialBody)

@@ -1,30 +1,191 @@
-import { getOrInsert } from "../internal/maps.js";
-import type { Socket, Transport } from "../transport/transport.js";
+import { MicroError } from "../errors/micro-error.js";
+import { getHeader, Header } from "../rpc/headers.js";
+import type { Message, Socket, Transport } from "../transport/transport.js";
+import type { CallScope } from "./call-scope.js";
+import { tagPhase } from "./phase.js";
 
 /** Options for {@link ConnectionPool}. */
 export interface PoolOptions {
-  /** Idle connections kept per address. Default 100 (Go Micro's `DefaultPoolSize`). */
-  size?: number;
-  /** Age in milliseconds after which a connection is closed instead of reused. Default 60 000. */
-  ttlMs?: number;
+  /** Connections kept per address. Default 100 (Go Micro's `DefaultPoolSize`). */
+  size?: number | undefined;
+  /**
+   * Unary calls one connection carries at once before another connection is opened. Default 128.
+   * `1` gives Go Micro's client behaviour: one call per connection at a time.
+   */
+  callsPerConnection?: number | undefined;
+  /** Age in milliseconds after which a connection takes no new calls and closes once idle. Default 60 000. */
+  ttlMs?: number | undefined;
   /** Dial timeout in milliseconds. Default 5 000. */
-  dialTimeoutMs?: number;
+  dialTimeoutMs?: number | undefined;
 }
 
-interface Pooled {
-  socket: Socket;
-  created: number;
-  dead: boolean;
+const ID = "go.micro.client";
+
+interface Pending {
+  resolve(reply: Message): void;
+  reject(err: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+  unlisten: () => void;
 }
 
 /**
- * Idle connections per address, most recently used first. A connection is reused only when its
- * last exchange completed cleanly; anything else closes it.
+ * One connection shared by many unary calls. Requests go out as they come; replies are matched
+ * to their calls by `Micro-Id`, which every mucp server echoes (Go Micro's server multiplexes
+ * requests on one connection by that header in the same way). A reply nobody waits for any more
+ * (its call timed out) is dropped.
+ */
+export class SharedConnection {
+  readonly pending = new Map<string, Pending>();
+  readonly created = Date.now();
+  /** Calls handed this connection that have not sent their request yet. */
+  reserved = 0;
+  /** Takes no new calls; closes when the last pending one ends. */
+  retiring = false;
+  dead = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly onDead: (conn: SharedConnection) => void,
+  ) {
+    void this.read();
+  }
+
+  /**
+   * Sends `message` (whose `Micro-Id` is `id`) and resolves with its reply. Rejects with 408 at the
+   * scope's deadline, with the caller's reason when a parent signal aborts, with 503 when the
+   * connection is lost; a failed send is tagged phase `send` (the request never left).
+   */
+  exchange(id: string, message: Message, scope: CallScope): Promise<Message> {
+    if (this.reserved > 0) this.reserved--;
+    return new Promise<Message>((resolve, reject) => {
+      const p: Pending = { resolve, reject, timer: undefined, unlisten: noop };
+      this.pending.set(id, p);
+      const left = scope.remainingMs();
+      if (left !== undefined) p.timer = setTimeout(expire, left, this, id, scope);
+      if (scope.parents.length > 0) p.unlisten = scope.listen((reason) => this.cancel(id, p, reason));
+      this.socket.send(message).then(undefined, (err: unknown) => {
+        if (this.pending.get(id) !== p) return;
+        this.settle(id, p);
+        reject(tagPhase(MicroError.from(err, ID, 503), "send"));
+        this.fail(MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} lost`));
+      });
+    });
+  }
+
+  /** Gives up on one call: it rejects with `reason`; its reply, if it comes, is dropped. */
+  abandon(id: string, p: Pending, reason: MicroError): void {
+    if (this.pending.get(id) !== p) return;
+    this.settle(id, p);
+    p.reject(tagPhase(reason, "response"));
+    this.closeIfRetired();
+  }
+
+  /**
+   * The caller canceled one call. The server learns of it when the connection closes, as with Go
+   * Micro's client: at once when the call was alone on it, else once the calls sharing it are
+   * done (no new calls are put on it meanwhile).
+   */
+  cancel(id: string, p: Pending, reason: MicroError): void {
+    if (this.pending.get(id) !== p) return;
+    this.abandon(id, p, reason);
+    if (this.pending.size === 0) this.fail(reason);
+    else this.retire();
+  }
+
+  private settle(id: string, p: Pending): void {
+    this.pending.delete(id);
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    p.unlisten();
+  }
+
+  private async read(): Promise<void> {
+    let why: MicroError;
+    try {
+      for await (const msg of this.socket) this.dispatch(msg);
+      why = MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} closed`);
+    } catch (err) {
+      why = MicroError.from(err, ID, 503);
+    }
+    this.fail(why);
+  }
+
+  private dispatch(msg: Message): void {
+    const id = msg.header[Header.Id] ?? getHeader(msg.header, Header.Id);
+    if (id === undefined) {
+      // Only a lone call can own a reply without an id (a Go server's codec error, say).
+      const [only] = this.pending;
+      if (this.pending.size === 1 && only) {
+        this.settle(only[0], only[1]);
+        only[1].resolve(msg);
+        return;
+      }
+      const text = getHeader(msg.header, Header.Error);
+      this.fail(
+        MicroError.internalServerError(
+          ID,
+          `reply without ${Header.Id} on a shared connection${text ? `: ${text}` : ""}`,
+        ),
+      );
+      return;
+    }
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.settle(id, p);
+    p.resolve(msg);
+    this.closeIfRetired();
+  }
+
+  /** The connection is gone: every pending call fails with `why` (phase `response`: maybe delivered). */
+  fail(why: MicroError): void {
+    if (!this.dead) {
+      this.dead = true;
+      this.onDead(this);
+    }
+    for (const [id, p] of this.pending) {
+      this.settle(id, p);
+      p.reject(tagPhase(why, "response"));
+    }
+    void this.socket.close();
+  }
+
+  private closeIfRetired(): void {
+    if (this.retiring && this.pending.size === 0 && !this.dead) {
+      this.dead = true;
+      this.onDead(this);
+      void this.socket.close();
+    }
+  }
+
+  /** Calls on this connection: pending ones and those about to send. */
+  get load(): number {
+    return this.pending.size + this.reserved;
+  }
+
+  /** Stops taking calls; closes now if idle. */
+  retire(): void {
+    this.retiring = true;
+    this.closeIfRetired();
+  }
+}
+
+function expire(conn: SharedConnection, id: string, scope: CallScope): void {
+  const p = conn.pending.get(id);
+  if (p) conn.abandon(id, p, scope.reason() ?? scope.timeoutError());
+}
+
+function noop(): void {}
+
+/**
+ * The client's connections, per address, shared by unary calls ({@link SharedConnection}). A call
+ * takes the first connection with room; a new one is dialled (one dial at a time per address)
+ * when all are full, up to `size`, after which calls spread over the least loaded. Streams do not
+ * use the pool: each has a connection of its own, as in Go Micro.
  */
 export class ConnectionPool {
-  private readonly idle = new Map<string, Pooled[]>();
-  private readonly meta = new WeakMap<Socket, Pooled>();
+  private readonly conns = new Map<string, SharedConnection[]>();
+  private readonly dialing = new Map<string, Promise<SharedConnection>>();
   private readonly size: number;
+  private readonly perConnection: number;
   private readonly ttlMs: number;
   readonly dialTimeoutMs: number;
   private closedAll = false;
@@ -33,53 +194,108 @@ export class ConnectionPool {
     private readonly transport: Transport,
     options: PoolOptions = {},
   ) {
-    this.size = options.size ?? 100;
+    this.size = Math.max(1, options.size ?? 100);
+    this.perConnection = Math.max(1, options.callsPerConnection ?? 128);
     this.ttlMs = options.ttlMs ?? 60_000;
     this.dialTimeoutMs = options.dialTimeoutMs ?? 5_000;
   }
 
-  /** An idle connection to `address`, or a new one. `reused` tells which. */
-  async get(address: string, signal?: AbortSignal): Promise<{ socket: Socket; reused: boolean }> {
-    const list = this.idle.get(address);
-    const now = Date.now();
-    while (list && list.length > 0) {
-      const p = list.pop() as Pooled;
-      if (!p.dead && now - p.created < this.ttlMs) return { socket: p.socket, reused: true };
-      void p.socket.close();
+  /**
+   * A connection to `address` with room for one more call: at once when there is one. The call
+   * holds a reservation on it until it sends ({@link SharedConnection.exchange}).
+   */
+  acquire(address: string, scope: CallScope): SharedConnection | Promise<SharedConnection> {
+    const list = this.conns.get(address);
+    let least: SharedConnection | undefined;
+    if (list !== undefined) {
+      const now = Date.now();
+      for (let i = 0; i < list.length; i++) {
+        const c = list[i] as SharedConnection;
+        if (now - c.created >= this.ttlMs) {
+          c.retire();
+          continue;
+        }
+        if (c.retiring) continue;
+        const load = c.load;
+        if (load < this.perConnection) {
+          c.reserved++;
+          return c;
+        }
+        if (least === undefined || load < least.load) least = c;
+      }
     }
+    const live = list === undefined ? 0 : list.filter((c) => !c.retiring).length;
+    if (least !== undefined && live >= this.size) {
+      least.reserved++;
+      return least;
+    }
+    return this.waitForDial(address, scope);
+  }
+
+  private waitForDial(address: string, scope: CallScope): Promise<SharedConnection> {
+    let dial = this.dialing.get(address);
+    if (dial === undefined) {
+      dial = this.dial(address, scope).finally(() => this.dialing.delete(address));
+      this.dialing.set(address, dial);
+      return dial;
+    }
+    // Someone else's dial: wait for it within this call's own budget, then look again (the new
+    // connection may already be full).
+    let abandoned = false;
+    let got: SharedConnection | undefined;
+    const next = dial.then(() => {
+      const c = this.acquire(address, scope);
+      if (!(c instanceof SharedConnection)) return c;
+      if (abandoned)
+        c.reserved--; // the call gave up meanwhile: hand the room back
+      else got = c;
+      return c;
+    });
+    return scope.race(next).catch((err: unknown) => {
+      abandoned = true;
+      if (got !== undefined) got.reserved--;
+      throw err;
+    });
+  }
+
+  private async dial(address: string, scope: CallScope): Promise<SharedConnection> {
+    if (this.closedAll) throw MicroError.serviceUnavailable(ID, "client closed");
+    const left = scope.remainingMs();
     const socket = await this.transport.dial(address, {
       stream: true,
-      signal,
-      timeoutMs: this.dialTimeoutMs,
+      timeoutMs: left === undefined ? this.dialTimeoutMs : Math.min(left, this.dialTimeoutMs),
+      signal: scope.parents.length > 0 ? scope.signal : undefined,
     });
-    const p: Pooled = { socket, created: Date.now(), dead: false };
-    this.meta.set(socket, p);
-    void socket.closed.then(() => {
-      p.dead = true;
-    });
-    return { socket, reused: false };
+    const conn = new SharedConnection(socket, (c) => this.remove(address, c));
+    if (this.closedAll) {
+      conn.fail(MicroError.serviceUnavailable(ID, "client closed"));
+      throw MicroError.serviceUnavailable(ID, "client closed");
+    }
+    let list = this.conns.get(address);
+    if (list === undefined) {
+      list = [];
+      this.conns.set(address, list);
+    }
+    list.push(conn);
+    conn.reserved = 1; // the dialling call's
+    return conn;
   }
 
-  /** Returns a connection after a clean exchange; `ok` false closes it instead. */
-  release(address: string, socket: Socket, ok: boolean): void {
-    const p = this.meta.get(socket);
-    if (!ok || !p || p.dead || this.closedAll) {
-      void socket.close();
-      return;
-    }
-    const list = getOrInsert(this.idle, address, () => []);
-    if (list.length >= this.size) {
-      void socket.close();
-      return;
-    }
-    list.push(p);
+  private remove(address: string, conn: SharedConnection): void {
+    const list = this.conns.get(address);
+    if (list === undefined) return;
+    const i = list.indexOf(conn);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.conns.delete(address);
   }
 
-  /** Closes every idle connection. */
+  /** Closes every connection; calls still pending fail with 503. */
   async close(): Promise<void> {
     this.closedAll = true;
-    const all = [...this.idle.values()].flat();
-    this.idle.clear();
-    await Promise.all(all.map((p) => p.socket.close()));
+    const all = [...this.conns.values()].flat();
+    this.conns.clear();
+    const why = MicroError.serviceUnavailable(ID, "client closed");
+    for (const c of all) c.fail(why);
+    await Promise.all(all.map((c) => c.socket.close()));
   }
 }

@@ -1,18 +1,18 @@
 import type { Broker } from "../broker/broker.js";
 import type { Codec } from "../codec/codec.js";
 import { type CodecTable, codecFor, createCodecTable } from "../codec/codecs.js";
+import { currentContext } from "../context/context.js";
 import { MicroError } from "../errors/micro-error.js";
-import { abortReason, raceSignal, sleep } from "../internal/signals.js";
+import { raceSignal, sleep } from "../internal/signals.js";
 import type { Logger } from "../logger/logger.js";
 import { silentLogger } from "../logger/logger.js";
-import type { Metadata } from "../metadata/metadata.js";
 import type { Node, Registry, Service } from "../registry/registry.js";
 import { EOS, getHeader, Header, timeoutHeader } from "../rpc/headers.js";
 import { remoteError } from "../rpc/remote-error.js";
 import { createSelector } from "../selector/registry-selector.js";
 import type { Next, Selector } from "../selector/selector.js";
 import type { Transport } from "../transport/transport.js";
-import { callScope } from "./call-scope.js";
+import { CallScope, callScope } from "./call-scope.js";
 import type {
   AttemptFunc,
   AttemptMiddleware,
@@ -31,7 +31,8 @@ import type {
   RetryPolicy,
 } from "./client.js";
 import { RpcClientStream } from "./client-stream.js";
-import { ConnectionPool, type PoolOptions } from "./pool.js";
+import { phaseOf, tagPhase } from "./phase.js";
+import { ConnectionPool, type PoolOptions, SharedConnection } from "./pool.js";
 import { exponentialBackoff, RetryBudget, type RetryBudgetOptions, retryIfNotDelivered } from "./retry.js";
 import { createServiceClient } from "./service-client.js";
 
@@ -59,7 +60,10 @@ export interface ClientOptions {
   backoff?: Backoff | undefined;
   /** Caps retries to a share of calls (default: 0.2 retries per call, at least 10). `false`: no cap. */
   retryBudget?: RetryBudgetOptions | false | undefined;
-  /** Connection pool (size 100 per address, TTL 60 s, dial timeout 5 s). */
+  /**
+   * Connection pool: up to 100 connections per address, 128 unary calls at once on each, TTL 60 s,
+   * dial timeout 5 s.
+   */
   pool?: PoolOptions | undefined;
   /** Call middleware, outermost first (runs once per call, around retries). */
   middleware?: CallMiddleware[] | undefined;
@@ -71,12 +75,6 @@ export interface ClientOptions {
 }
 
 const ID = "go.micro.client";
-const phaseOf = new WeakMap<object, RetryInfo["phase"]>();
-
-function tag<E>(err: E, phase: RetryInfo["phase"]): E {
-  if (err !== null && typeof err === "object") phaseOf.set(err, phase);
-  return err;
-}
 
 /** Internals shared by unary calls and streams. */
 export interface ClientCore {
@@ -88,18 +86,19 @@ export interface ClientCore {
   >;
   nextId(): number;
   codec(contentType: string): Codec;
-  resolveNodes(service: string, options: CallOptions, signal: AbortSignal): Promise<Next>;
+  resolveNodes(service: string, options: CallOptions, scope: CallScope): Promise<Next>;
   requestHeader(
     request: Request,
-    metadata: Metadata,
-    id: number,
+    metadata: Record<string, string>,
+    id: string,
     deadline: number | undefined,
   ): Record<string, string>;
 }
 
 /**
- * The RPC client ("mucp"): Go Micro's wire protocol over any Transport. Unary calls reuse pooled
- * connections; each stream gets its own connection, as in Go Micro.
+ * The RPC client ("mucp"): Go Micro's wire protocol over any Transport. Unary calls share pooled
+ * connections, matched to their replies by `Micro-Id` (see {@link PoolOptions}); each stream gets
+ * its own connection, as in Go Micro.
  */
 export function createClient(options: ClientOptions): Client {
   const registry = options.registry;
@@ -114,6 +113,8 @@ export function createClient(options: ClientOptions): Client {
   const pool = new ConnectionPool(options.transport, options.pool);
   const logger = options.logger ?? silentLogger;
   const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
+  /** `Next` functions for calls by address, which need no selector. */
+  const byAddress = new Map<string, Next>();
   let seq = 0;
   const core: ClientCore = {
     transport: options.transport,
@@ -132,25 +133,33 @@ export function createClient(options: ClientOptions): Client {
       if (!c) throw MicroError.badRequest(ID, `unsupported content type ${contentType}`);
       return c;
     },
-    async resolveNodes(service, opts, signal) {
+    async resolveNodes(service, opts, scope) {
       if (opts.address !== undefined) {
-        const addrs = Array.isArray(opts.address) ? opts.address : [opts.address];
-        const nodes: Node[] = addrs.map((a) => ({ id: a, address: a, metadata: { protocol: "mucp" } }));
-        return (exclude) => nodes.find((n) => !exclude?.has(n.id)) ?? (nodes[0] as Node);
+        if (typeof opts.address === "string") {
+          let next = byAddress.get(opts.address);
+          if (next === undefined) {
+            next = nodesNext([opts.address]);
+            if (byAddress.size >= 1024) byAddress.clear();
+            byAddress.set(opts.address, next);
+          }
+          return next;
+        }
+        return nodesNext(opts.address);
       }
-      return raceSignal(
-        selector.select(service, { filters: opts.filters, strategy: opts.strategy, signal }),
-        signal,
-        ID,
-        `call ${service}`,
+      return scope.race(
+        selector.select(service, {
+          filters: opts.filters,
+          strategy: opts.strategy,
+          signal: scope.parents.length > 0 ? scope.signal : undefined,
+        }),
       );
     },
     requestHeader(request, metadata, id, deadline) {
-      const header: Record<string, string> = metadata.toRecord();
-      delete header[Header.Topic];
+      const header: Record<string, string> = {};
+      for (const k in metadata) if (k !== Header.Topic) header[k] = metadata[k] as string;
       header[Header.ContentType] = request.contentType;
       header[Header.Accept] = request.contentType;
-      header[Header.Id] = String(id);
+      header[Header.Id] = id;
       header[Header.Service] = request.service;
       header[Header.Method] = request.endpoint;
       header[Header.Endpoint] = request.endpoint;
@@ -159,41 +168,28 @@ export function createClient(options: ClientOptions): Client {
     },
   };
 
-  // One attempt: a pooled connection, one request message, one response message.
-  const attempt: AttemptFunc = async (node, request, opts) => {
-    const signal = opts.signal as AbortSignal;
+  // One attempt: a request on a shared connection, and its reply.
+  const attempt = async (
+    node: Node,
+    request: Request,
+    opts: CallOptions,
+    scope: CallScope,
+  ): Promise<unknown> => {
     const codec = core.codec(request.contentType);
     const body = codec.marshal(request.body, opts.requestType);
-    const metadata = opts.metadata as Metadata;
-    const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
-    let conn: Awaited<ReturnType<ConnectionPool["get"]>>;
+    let conn: SharedConnection;
     try {
-      conn = await pool.get(node.address, signal);
+      const c = pool.acquire(node.address, scope);
+      conn = c instanceof SharedConnection ? c : await c;
     } catch (err) {
-      throw tag(signal.aborted ? abortReason(ID, "dial", signal) : MicroError.from(err, ID, 503), "connect");
+      throw tagPhase(scope.reason() ?? MicroError.from(err, ID, 503), "connect");
     }
-    const { socket } = conn;
-    const header = core.requestHeader(request, metadata, core.nextId(), deadline);
-    try {
-      await socket.send({ header, body }, { signal });
-    } catch (err) {
-      pool.release(node.address, socket, false);
-      throw tag(signal.aborted ? abortReason(ID, "send", signal) : MicroError.from(err, ID, 503), "send");
-    }
-    let reply: Awaited<ReturnType<typeof socket.recv>>;
-    try {
-      reply = await socket.recv({ signal });
-    } catch (err) {
-      pool.release(node.address, socket, false);
-      throw tag(
-        signal.aborted ? abortReason(ID, `call ${request.service}.${request.endpoint}`, signal) : err,
-        "response",
-      );
-    }
-    pool.release(node.address, socket, true);
-    const errText = getHeader(reply.header, Header.Error);
+    const id = String(core.nextId());
+    const header = core.requestHeader(request, scope.metadata, id, scope.deadline);
+    const reply = await conn.exchange(id, { header, body }, scope);
+    const errText = reply.header[Header.Error] ?? getHeader(reply.header, Header.Error);
     if (errText !== undefined && errText !== "") {
-      throw tag(
+      throw tagPhase(
         errText === EOS
           ? MicroError.internalServerError(ID, "unexpected end of stream")
           : remoteError(errText),
@@ -203,49 +199,67 @@ export function createClient(options: ClientOptions): Client {
     try {
       return codec.unmarshal(reply.body, opts.responseType);
     } catch (err) {
-      throw tag(MicroError.from(err, "go.micro.client.codec"), "response");
+      throw tagPhase(MicroError.from(err, "go.micro.client.codec"), "response");
     }
   };
-  const attemptChain = (options.attemptMiddleware ?? []).reduceRight<AttemptFunc>(
-    (next, mw) => mw(next),
-    attempt,
-  );
+  // With attempt middleware, each attempt is an AttemptFunc call whose options carry the budget.
+  const attemptMiddleware = options.attemptMiddleware ?? [];
+  const attemptChain =
+    attemptMiddleware.length === 0
+      ? undefined
+      : attemptMiddleware.reduceRight<AttemptFunc>(
+          (next, mw) => mw(next),
+          (node, request, opts) =>
+            attempt(
+              node,
+              request,
+              opts,
+              new CallScope(`call ${request.service}.${request.endpoint}`, opts, undefined, undefined),
+            ),
+        );
 
   const invoke: CallFunc = async (request, opts) => {
-    const what = `call ${request.service}.${request.endpoint}`;
-    const scope = callScope(what, opts, core.defaults.timeoutMs);
+    const scope = new CallScope(
+      `call ${request.service}.${request.endpoint}`,
+      opts,
+      core.defaults.timeoutMs,
+      currentContext(),
+    );
     try {
-      const next = await core.resolveNodes(request.service, opts, scope.signal);
+      const early = scope.reason();
+      if (early) throw early;
+      const next = await core.resolveNodes(request.service, opts, scope);
       const retries = opts.retries ?? core.defaults.retries;
-      const retry = opts.retry ?? core.defaults.retry;
-      const backoff = opts.backoff ?? core.defaults.backoff;
-      const tried = new Set<string>();
-      const idempotent = opts.idempotent ?? isIdempotent(next.services, request.endpoint);
+      let tried: Set<string> | undefined;
       budget?.deposit();
       for (let n = 0; ; n++) {
-        if (n > 0) await sleep(backoff(n, request), scope.signal, ID);
+        if (n > 0) await sleep((opts.backoff ?? core.defaults.backoff)(n, request), scope.signal, ID);
         const node = next(tried);
-        tried.add(node.id);
         const done = selector.track?.(request.service, node);
         try {
-          const timeoutMs = scope.deadline === undefined ? undefined : scope.deadline - Date.now();
-          const result = await attemptChain(node, request, {
-            ...opts,
-            signal: scope.signal,
-            timeoutMs,
-            metadata: scope.metadata,
-          });
+          const result =
+            attemptChain === undefined
+              ? await attempt(node, request, opts, scope)
+              : await attemptChain(node, request, {
+                  ...opts,
+                  signal: scope.signal,
+                  timeoutMs: scope.remainingMs(),
+                  metadata: scope.metadata,
+                });
           selector.mark(request.service, node);
           return result;
         } catch (err) {
-          if (scope.signal.aborted) throw abortReason(ID, what, scope.signal);
-          const phase = (err !== null && typeof err === "object" && phaseOf.get(err)) || "response";
+          const reason = scope.reason();
+          if (reason) throw reason;
+          const phase = phaseOf(err);
           // Only failures of the node itself count against it, not errors its handler returned.
           if (phase !== "response" || (err instanceof MicroError && (err.code === 503 || err.code === 408))) {
             selector.mark(request.service, node, err);
           }
+          if (n >= retries) throw err;
+          const idempotent = opts.idempotent ?? isIdempotent(next.services, request.endpoint);
           const info: RetryInfo = { request, attempt: n + 1, error: err, phase, idempotent };
-          if (n >= retries || !retry(info)) throw err;
+          if (!(opts.retry ?? core.defaults.retry)(info)) throw err;
           if (budget && !budget.withdraw()) {
             logger.warn("retry budget spent; not retrying", {
               service: request.service,
@@ -259,6 +273,8 @@ export function createClient(options: ClientOptions): Client {
             attempt: n + 1,
             error: err,
           });
+          tried ??= new Set<string>();
+          tried.add(node.id);
         } finally {
           done?.();
         }
@@ -275,7 +291,7 @@ export function createClient(options: ClientOptions): Client {
     const scope = callScope(`publish ${message.topic}`, opts, core.defaults.timeoutMs);
     try {
       const codec = core.codec(message.contentType);
-      const header = scope.metadata.toRecord();
+      const header = { ...scope.metadata };
       header[Header.ContentType] = message.contentType;
       header[Header.Topic] = message.topic;
       // Literal spelling: inside broker envelopes headers are not canonicalised (Go writes Micro-ID).
@@ -349,6 +365,12 @@ export function createClient(options: ClientOptions): Client {
     },
   };
   return client;
+}
+
+/** Picks the first of `addresses` not yet tried (all tried: the first). */
+function nodesNext(addresses: readonly string[]): Next {
+  const nodes: Node[] = addresses.map((a) => ({ id: a, address: a, metadata: { protocol: "mucp" } }));
+  return (exclude) => nodes.find((n) => !exclude?.has(n.id)) ?? (nodes[0] as Node);
 }
 
 /** True when the registry describes `endpoint` with metadata `idempotent: "true"`. */

@@ -38,8 +38,11 @@ test("json codec writes Go's encoding/json bytes: compact, trailing newline", ()
   assert.equal(Buffer.from(bytes).toString("utf8"), '{"name":"Alice"}\n');
 });
 
-test("json codec escapes < > & as Go does", () => {
-  const codec = createJsonCodec();
-  assert.equal(Buffer.from(codec.marshal("a<b")).toString("utf8"), '"a\\u003cb"\n');
-  assert.equal(Buffer.from(codec.marshal({ h: "x>y&z" })).toString("utf8"), '{"h":"x\\u003ey\\u0026z"}\n');
+test("json codec escapes < > & as Go does when asked, and reads both forms alike", () => {
+  const go = createJsonCodec({ escapeHtml: true });
+  assert.equal(Buffer.from(go.marshal("a<b")).toString("utf8"), '"a\\u003cb"\n');
+  assert.equal(Buffer.from(go.marshal({ h: "x>y&z" })).toString("utf8"), '{"h":"x\\u003ey\\u0026z"}\n');
+  const plain = createJsonCodec();
+  assert.equal(Buffer.from(plain.marshal({ h: "x>y&z" })).toString("utf8"), '{"h":"x>y&z"}\n');
+  assert.deepEqual(plain.unmarshal(go.marshal({ h: "x>y&z" })), { h: "x>y&z" });
 });

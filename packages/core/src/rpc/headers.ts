@@ -82,3 +82,84 @@ export function parseTimeoutHeader(value: string | undefined): number | undefine
   const ns = Number(value);
   return Number.isFinite(ns) && ns > 0 ? ns / 1_000_000 : undefined;
 }
+
+/** The routing headers of one message, read in one pass ({@link readRouting}). */
+export interface Routing {
+  topic: string | undefined;
+  service: string | undefined;
+  endpoint: string | undefined;
+  method: string | undefined;
+  id: string | undefined;
+  error: string | undefined;
+  stream: string | undefined;
+  protocol: string | undefined;
+  target: string | undefined;
+  contentType: string | undefined;
+  timeout: string | undefined;
+}
+
+type RoutingField = keyof Routing;
+
+/** Lower-case header name → field, for the names in {@link Header}. */
+const routingFields = new Map<string, RoutingField>([
+  ["micro-topic", "topic"],
+  ["micro-service", "service"],
+  ["micro-endpoint", "endpoint"],
+  ["micro-method", "method"],
+  ["micro-id", "id"],
+  ["micro-error", "error"],
+  ["micro-stream", "stream"],
+  ["micro-protocol", "protocol"],
+  ["micro-target", "target"],
+  ["content-type", "contentType"],
+  ["timeout", "timeout"],
+]);
+/** Exact canonical spellings (what micro-ts and Go write), matched without lower-casing. */
+const canonicalFields = new Map<string, RoutingField>(
+  Object.values(Header).flatMap((name) => {
+    const field = routingFields.get(name.toLowerCase());
+    return field ? [[name, field] as const] : [];
+  }),
+);
+
+/**
+ * Reads every routing header of `header` in one pass, with {@link getHeader}'s rules: the exact
+ * spelling wins, then any other case, then the `X-` prefixed form. Headers in canonical spelling
+ * (the usual case) cost one map lookup each.
+ */
+export function readRouting(header: Record<string, string>): Routing {
+  const r: Routing = {
+    topic: undefined,
+    service: undefined,
+    endpoint: undefined,
+    method: undefined,
+    id: undefined,
+    error: undefined,
+    stream: undefined,
+    protocol: undefined,
+    target: undefined,
+    contentType: undefined,
+    timeout: undefined,
+  };
+  // Rank of the key each field was taken from: 0 exact, 1 other case, 2 X- prefix.
+  let ranks: Partial<Record<RoutingField, number>> | undefined;
+  for (const k in header) {
+    let field = canonicalFields.get(k);
+    let rank = 0;
+    if (field === undefined) {
+      const lower = k.toLowerCase();
+      field = routingFields.get(lower);
+      rank = 1;
+      if (field === undefined && lower.startsWith("x-")) {
+        field = routingFields.get(lower.slice(2));
+        rank = 2;
+      }
+      if (field === undefined) continue;
+      ranks ??= {};
+    }
+    if (r[field] !== undefined && (ranks?.[field] ?? 0) <= rank) continue;
+    r[field] = header[k];
+    if (ranks !== undefined) ranks[field] = rank;
+  }
+  return r;
+}

@@ -5,7 +5,8 @@ import { Metadata } from "../metadata/metadata.js";
 /**
  * A handler's context, built lazily: metadata and the AbortSignal are created only when the
  * handler touches them (most never do), and the deadline is a plain timer. `expire` ends the
- * request (deadline passed, caller gone, server stopping) and rejects `expired`.
+ * request (deadline passed, caller gone, server stopping): it calls `onExpire` and rejects
+ * `expired` (a promise made only for those who ask for it).
  */
 export class RequestContext implements Context {
   readonly deadline: number | undefined;
@@ -14,8 +15,9 @@ export class RequestContext implements Context {
   private reason: MicroError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private rejectExpired: ((e: MicroError) => void) | undefined;
-  /** Rejects with the reason the request ended early; never resolves. */
-  readonly expired: Promise<never>;
+  private expiredPromise: Promise<never> | undefined;
+  /** Called once when the request ends early, with the reason. */
+  onExpire: ((reason: MicroError) => void) | undefined;
 
   constructor(
     readonly service: string,
@@ -25,23 +27,24 @@ export class RequestContext implements Context {
     readonly remote: string | undefined,
     readonly local: string | undefined,
   ) {
-    this.expired = new Promise<never>((_, reject) => {
-      this.rejectExpired = reject;
-    });
-    this.expired.catch(() => {});
     if (timeoutMs !== undefined) {
       this.deadline = Date.now() + timeoutMs;
-      this.timer = setTimeout(
-        () =>
-          this.expire(
-            MicroError.timeout(
-              "go.micro.server",
-              `${endpoint}: deadline of ${Math.round(timeoutMs)}ms exceeded`,
-            ),
-          ),
-        timeoutMs,
-      );
+      this.timer = setTimeout(onDeadline, timeoutMs, this, timeoutMs);
     }
+  }
+
+  /** Rejects with the reason the request ended early; never resolves. */
+  get expired(): Promise<never> {
+    if (this.expiredPromise === undefined) {
+      const reason = this.reason;
+      this.expiredPromise = reason
+        ? Promise.reject(reason)
+        : new Promise<never>((_, reject) => {
+            this.rejectExpired = reject;
+          });
+      this.expiredPromise.catch(() => {});
+    }
+    return this.expiredPromise;
   }
 
   get metadata(): Metadata {
@@ -69,6 +72,7 @@ export class RequestContext implements Context {
     if (this.timer) clearTimeout(this.timer);
     this.controller?.abort(reason);
     this.rejectExpired?.(reason);
+    this.onExpire?.(reason);
   }
 
   /** Stops the deadline timer once the request finished normally. */
@@ -76,4 +80,10 @@ export class RequestContext implements Context {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
+}
+
+function onDeadline(ctx: RequestContext, timeoutMs: number): void {
+  ctx.expire(
+    MicroError.timeout("go.micro.server", `${ctx.endpoint}: deadline of ${Math.round(timeoutMs)}ms exceeded`),
+  );
 }

@@ -10,7 +10,7 @@ import { createConsoleLogger, type Logger } from "../logger/logger.js";
 import { Metadata } from "../metadata/metadata.js";
 import type { Endpoint, Registry, Service } from "../registry/registry.js";
 import { type Envelope, type EnvelopeRequest, jsonRpcEnvelope } from "../rpc/envelope.js";
-import { EOS, getHeader, Header, parseTimeoutHeader } from "../rpc/headers.js";
+import { EOS, getHeader, Header, parseTimeoutHeader, type Routing, readRouting } from "../rpc/headers.js";
 import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
 import { createHandler, fromMethods } from "./handler.js";
 import { Inflight } from "./inflight.js";
@@ -120,6 +120,10 @@ class RpcServer implements Server {
   private readonly codecs: CodecTable;
   private readonly defaultContentType: string;
   private readonly handlers = new Map<string, Handler>();
+  /** Resolved routes by endpoint and content type ({@link RpcServer.route}). */
+  private readonly routes = new Map<string, Route>();
+  /** Handler methods by endpoint, remembered until handlers change. */
+  private readonly methods = new Map<string, HandlerMethod>();
   private readonly subscribers: ServerSubscriber[] = [];
   private readonly brokerSubs: Subscriber[] = [];
   private readonly sockets = new Set<Socket>();
@@ -180,9 +184,13 @@ class RpcServer implements Server {
         throw new TypeError(`handle: handler ${h.name} is already defined`);
       }
       for (const [k, m] of h.methods) (existing.methods as Map<string, HandlerMethod>).set(k, m);
+      this.routes.clear();
+      this.methods.clear();
       return;
     }
     this.handlers.set(h.name, h);
+    this.routes.clear();
+    this.methods.clear();
     this.scheduleReregister();
   }
 
@@ -426,17 +434,17 @@ class RpcServer implements Server {
     streams: Map<string, InboundStream>,
     conn: Set<RequestContext>,
   ): Promise<void> | undefined {
-    const h = msg.header;
-    if (getHeader(h, Header.Topic) !== undefined) {
+    const r = readRouting(msg.header);
+    if (r.topic !== undefined) {
       void this.serveEvent(socket, msg);
       return undefined;
     }
-    const streamId = getHeader(h, Header.Stream);
+    const streamId = r.stream;
     if (streamId === undefined || streamId === "") {
-      void this.serveUnary(socket, msg, conn);
+      this.serveUnary(socket, msg, r, conn);
       return undefined;
     }
-    const errText = getHeader(h, Header.Error);
+    const errText = r.error;
     const live = streams.get(streamId);
     if (live) {
       if (errText === EOS) live.input.end();
@@ -451,11 +459,13 @@ class RpcServer implements Server {
     }
     const stream: InboundStream = { input: new AsyncQueue<Uint8Array>(256), started: false };
     streams.set(streamId, stream);
-    void this.serveStream(socket, msg, streamId, stream, conn).finally(() => streams.delete(streamId));
+    void this.serveStream(socket, msg, r, streamId, stream, conn).finally(() => streams.delete(streamId));
     return undefined;
   }
 
   private lookup(endpoint: string): HandlerMethod | MicroError {
+    const known = this.methods.get(endpoint);
+    if (known !== undefined) return known;
     const parts = endpoint.split(".");
     if (parts.length !== 2)
       return MicroError.badRequest(ID, `rpc: service/endpoint request ill-formed: ${endpoint}`);
@@ -463,57 +473,46 @@ class RpcServer implements Server {
     if (!handler) return MicroError.notFound(ID, `rpc: can't find service ${parts[0]}`);
     const method = handler.methods.get(parts[1] as string);
     if (!method) return MicroError.notFound(ID, `rpc: can't find method ${endpoint}`);
+    if (this.methods.size >= 1024) this.methods.clear();
+    this.methods.set(endpoint, method);
     return method;
   }
 
-  private route(header: Record<string, string>): Route | MicroError {
-    const endpoint = getHeader(header, Header.Endpoint) || getHeader(header, Header.Method) || "";
+  /** The handler and codec for an endpoint and content type; remembered until handlers change. */
+  private route(endpoint: string, contentType: string): Route | MicroError {
+    const key = `${endpoint}\u0000${contentType}`;
+    const hit = this.routes.get(key);
+    if (hit !== undefined) return hit;
     const method = this.lookup(endpoint);
     if (method instanceof MicroError) return method;
-    const contentType = getHeader(header, Header.ContentType) || this.defaultContentType;
     const codec = codecFor(this.codecs, contentType);
-    if (!codec) {
-      return new MicroError(ID, `unsupported Content-Type: ${contentType}`, 415);
-    }
-    return { method, codec, contentType };
+    if (!codec) return new MicroError(ID, `unsupported Content-Type: ${contentType}`, 415);
+    const route: Route = { method, codec, contentType };
+    if (this.routes.size >= 1024) this.routes.clear();
+    this.methods.clear();
+    this.routes.set(key, route);
+    return route;
   }
 
   /** A request's context, ended early when its connection closes or the server stops. */
-  private context(
-    socket: Socket,
-    header: Record<string, string>,
-    endpoint: string,
-    conn: Set<RequestContext>,
-  ) {
-    const timeoutMs = parseTimeoutHeader(getHeader(header, Header.Timeout));
+  private context(socket: Socket, r: Routing, endpoint: string, header: Record<string, string>) {
     const ctx = new RequestContext(
       this.serviceName,
       endpoint,
       header,
-      timeoutMs,
+      parseTimeoutHeader(r.timeout),
       socket.remote,
       socket.local,
     );
-    conn.add(ctx);
     this.active.add(ctx);
     if (this.stopController.signal.aborted) ctx.expire(MicroError.serviceUnavailable(ID, "server stopped"));
-    return {
-      ctx,
-      cleanup: () => {
-        ctx.finish();
-        conn.delete(ctx);
-        this.active.delete(ctx);
-      },
-    };
+    return ctx;
   }
 
-  private replyHeader(
-    request: Record<string, string>,
-    extra: Record<string, string>,
-  ): Record<string, string> {
-    const out: Record<string, string> = {};
-    const id = getHeader(request, Header.Id);
-    if (id !== undefined) out[Header.Id] = id;
+  /** The reply header: the request's `Micro-Id` and the extra entries. */
+  private replyHeader(id: string | undefined, extra: Record<string, string>): Record<string, string> {
+    if (id === undefined) return extra;
+    const out: Record<string, string> = { [Header.Id]: id };
     return Object.assign(out, extra);
   }
 
@@ -526,11 +525,11 @@ class RpcServer implements Server {
   }
 
   /** Why a new request is refused before reaching a handler, if it is. */
-  private refusal(header: Record<string, string>): MicroError | undefined {
+  private refusal(r: Routing): MicroError | undefined {
     if (this.draining) return MicroError.serviceUnavailable(ID, "server is stopping");
     const max = this.options.maxInFlight ?? 0;
     if (max > 0 && this.inflight.count >= max) {
-      const endpoint = getHeader(header, Header.Endpoint) || getHeader(header, Header.Method) || "";
+      const endpoint = r.endpoint || r.method || "";
       if (!this.options.maxInFlightExempt?.includes(endpoint)) {
         return MicroError.serviceUnavailable(ID, "server overloaded");
       }
@@ -543,80 +542,61 @@ class RpcServer implements Server {
    * request carries no `Micro-Service`/`Micro-Method`/`Micro-Endpoint` header (or carries
    * `Micro-Target`) and no `Micro-Protocol`.
    */
-  private envelopeOf(header: Record<string, string>): Envelope | undefined {
-    // Every request pays this: the common case (routing headers, no Micro-Target) is decided first.
-    const routed =
-      getHeader(header, Header.Endpoint) ||
-      getHeader(header, Header.Service) ||
-      getHeader(header, Header.Method);
-    if (routed && getHeader(header, Header.Target) === undefined) return undefined;
-    if (getHeader(header, Header.Protocol) !== undefined) return undefined;
-    const ct = (getHeader(header, Header.ContentType) || this.defaultContentType)
-      .split(";", 1)[0]
-      ?.trim()
-      .toLowerCase();
+  private envelopeOf(r: Routing): Envelope | undefined {
+    if ((r.endpoint || r.service || r.method) && r.target === undefined) return undefined;
+    if (r.protocol !== undefined) return undefined;
+    const ct = (r.contentType || this.defaultContentType).split(";", 1)[0]?.trim().toLowerCase();
     return this.envelopes.find((e) => e.contentTypes.includes(ct ?? ""));
   }
 
-  private async serveUnary(socket: Socket, msg: Message, conn: Set<RequestContext>): Promise<void> {
+  /**
+   * One unary request. The handler's result or error is answered once: when the handler settles,
+   * or at once when the request ends early (deadline, caller gone, forced stop).
+   */
+  private serveUnary(socket: Socket, msg: Message, r: Routing, conn: Set<RequestContext>): void {
     // Refused before it counts as in flight: a storm of refusals cannot inflate the count.
-    const refused = this.refusal(msg.header);
+    const refused = this.refusal(r);
     if (refused) {
-      await this.send(socket, {
-        header: this.replyHeader(msg.header, { [Header.Error]: String(refused) }),
+      void this.send(socket, {
+        header: this.replyHeader(r.id, { [Header.Error]: String(refused) }),
         body: EMPTY,
       });
       return;
     }
     this.inflight.enter();
-    let cleanup: (() => void) | undefined;
-    const envelope = this.envelopeOf(msg.header);
+    const contentType = r.contentType || this.defaultContentType;
+    const envelope = this.envelopeOf(r);
     let unwrapped: EnvelopeRequest | undefined;
-    const contentType = getHeader(msg.header, Header.ContentType) || this.defaultContentType;
-    try {
-      let route: Route | MicroError;
-      let payload = msg.body;
-      if (envelope) {
-        unwrapped = envelope.decodeRequest(msg.body);
-        payload = unwrapped.body;
-        route = this.route({
-          [Header.Endpoint]: unwrapped.endpoint,
-          [Header.ContentType]: envelope.bodyContentType,
-        });
-      } else {
-        route = this.route(msg.header);
+    let ctx: RequestContext | undefined;
+    let codec: Codec | undefined;
+    let responseType: unknown;
+    let answered = false;
+    const answer = (result: unknown, err: unknown) => {
+      if (answered) return;
+      answered = true;
+      if (ctx) {
+        ctx.finish();
+        conn.delete(ctx);
+        this.active.delete(ctx);
       }
-      if (route instanceof MicroError) throw route;
-      const { method, codec } = route;
-      let body: unknown;
-      try {
-        body = codec.unmarshal(payload, method.spec.requestType);
-      } catch (err) {
-        throw MicroError.badRequest(ID, `rpc: router cannot decode request: ${(err as Error).message}`, {
-          cause: err,
-        });
+      this.inflight.leave();
+      let out: Uint8Array | undefined;
+      if (err === undefined && codec) {
+        try {
+          out = codec.marshal(result, responseType);
+          if (envelope && unwrapped)
+            out = envelope.encodeResponse({ endpoint: unwrapped.endpoint, id: unwrapped.id, body: out });
+        } catch (e) {
+          err = e;
+        }
       }
-      const c = this.context(socket, msg.header, method.endpoint, conn);
-      cleanup = c.cleanup;
-      const request: ServerRequest = {
-        service: this.serviceName,
-        endpoint: method.endpoint,
-        contentType: route.contentType,
-        kind: method.kind,
-        body,
-      };
-      const result = await Promise.race([
-        runWithContext(c.ctx, () => this.chain(request, c.ctx)),
-        c.ctx.expired,
-      ]);
-      let out = codec.marshal(result, method.spec.responseType);
-      if (envelope && unwrapped)
-        out = envelope.encodeResponse({ endpoint: unwrapped.endpoint, id: unwrapped.id, body: out });
-      await this.send(socket, {
-        header: this.replyHeader(msg.header, { [Header.ContentType]: contentType }),
-        body: out,
-      });
-    } catch (err) {
+      if (out !== undefined) {
+        void this.send(socket, {
+          header: this.replyHeader(r.id, { [Header.ContentType]: contentType }),
+          body: out,
+        });
+        return;
+      }
       const e = MicroError.from(err, this.serviceName);
       if (e.code >= 500 && e.id !== ID) this.logger.error(`handler failed: ${e.detail}`, { err });
       // Legacy clients read the error from the envelope; every client reads Micro-Error.
@@ -627,28 +607,65 @@ class RpcServer implements Server {
             error: String(e),
           })
         : EMPTY;
-      await this.send(socket, {
-        header: this.replyHeader(msg.header, {
-          [Header.Error]: String(e),
-          [Header.ContentType]: contentType,
-        }),
+      void this.send(socket, {
+        header: this.replyHeader(r.id, { [Header.Error]: String(e), [Header.ContentType]: contentType }),
         body,
       });
-    } finally {
-      cleanup?.();
-      this.inflight.leave();
+    };
+    try {
+      let route: Route | MicroError;
+      let payload = msg.body;
+      if (envelope) {
+        unwrapped = envelope.decodeRequest(msg.body);
+        payload = unwrapped.body;
+        route = this.route(unwrapped.endpoint, envelope.bodyContentType);
+      } else {
+        route = this.route(r.endpoint || r.method || "", contentType);
+      }
+      if (route instanceof MicroError) throw route;
+      const { method } = route;
+      codec = route.codec;
+      responseType = method.spec.responseType;
+      let body: unknown;
+      try {
+        body = codec.unmarshal(payload, method.spec.requestType);
+      } catch (err) {
+        throw MicroError.badRequest(ID, `rpc: router cannot decode request: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      const c = this.context(socket, r, method.endpoint, msg.header);
+      ctx = c;
+      conn.add(c);
+      c.onExpire = (reason) => answer(undefined, reason);
+      if (c.done) return;
+      const request: ServerRequest = {
+        service: this.serviceName,
+        endpoint: method.endpoint,
+        contentType: route.contentType,
+        kind: method.kind,
+        body,
+      };
+      runWithContext(c, () => this.chain(request, c)).then(
+        (result) => answer(result, undefined),
+        (err: unknown) =>
+          answer(undefined, err ?? MicroError.internalServerError(this.serviceName, "handler failed")),
+      );
+    } catch (err) {
+      answer(undefined, err);
     }
   }
 
   private async serveStream(
     socket: Socket,
     first: Message,
+    r: Routing,
     streamId: string,
     stream: InboundStream,
     conn: Set<RequestContext>,
   ): Promise<void> {
     const base: Record<string, string> = { [Header.Stream]: streamId };
-    const refused = this.refusal(first.header);
+    const refused = this.refusal(r);
     if (refused) {
       await this.send(socket, { header: { ...base, [Header.Error]: String(refused) }, body: EMPTY });
       stream.input.end();
@@ -657,15 +674,20 @@ class RpcServer implements Server {
     this.inflight.enter();
     let cleanup: (() => void) | undefined;
     try {
-      const route = this.route(first.header);
+      const route = this.route(r.endpoint || r.method || "", r.contentType || this.defaultContentType);
       if (route instanceof MicroError) throw route;
       const { method, codec, contentType } = route;
       base[Header.Service] = this.serviceName;
       base[Header.Endpoint] = method.endpoint;
       base[Header.Method] = method.endpoint;
       base[Header.ContentType] = contentType;
-      const c = this.context(socket, first.header, method.endpoint, conn);
-      cleanup = c.cleanup;
+      const c = this.context(socket, r, method.endpoint, first.header);
+      conn.add(c);
+      cleanup = () => {
+        c.finish();
+        conn.delete(c);
+        this.active.delete(c);
+      };
       const decode = (b: Uint8Array) => {
         try {
           return codec.unmarshal(b, method.spec.requestType);
@@ -682,7 +704,7 @@ class RpcServer implements Server {
           for await (const b of stream.input) yield decode(b);
         })();
       } else {
-        const r = await Promise.race([stream.input.next(), c.ctx.expired]);
+        const r = await Promise.race([stream.input.next(), c.expired]);
         if (r.done) throw MicroError.badRequest(ID, `${method.endpoint}: stream closed before the request`);
         body = decode(r.value);
       }
@@ -693,10 +715,7 @@ class RpcServer implements Server {
         kind: method.kind,
         body,
       };
-      const result = await Promise.race([
-        runWithContext(c.ctx, () => this.chain(request, c.ctx)),
-        c.ctx.expired,
-      ]);
+      const result = await Promise.race([runWithContext(c, () => this.chain(request, c)), c.expired]);
       if (method.kind === "server" || method.kind === "bidi") {
         if (!isAsyncIterable(result)) {
           throw MicroError.internalServerError(
@@ -707,7 +726,7 @@ class RpcServer implements Server {
         const it = result[Symbol.asyncIterator]();
         try {
           for (;;) {
-            const r = await Promise.race([runWithContext(c.ctx, () => it.next()), c.ctx.expired]);
+            const r = await Promise.race([runWithContext(c, () => it.next()), c.expired]);
             if (r.done) break;
             await socket.send({ header: base, body: codec.marshal(r.value, method.spec.responseType) });
           }

@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { MicroError } from "../errors/micro-error.js";
+import { silentLogger } from "../logger/logger.js";
+import { createMemoryRegistry } from "../registry/memory-registry.js";
+import { Header } from "../rpc/headers.js";
+import { createMemoryTransport } from "../transport/memory-transport.js";
+import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
+import type { Client } from "./client.js";
+import { createClient } from "./rpc-client.js";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * A hand-written mucp peer: it collects requests per connection and answers only when the test
+ * says so, in any order, so the client's matching of replies to calls is what is tested.
+ */
+class ScriptedServer {
+  readonly conns: Socket[] = [];
+  readonly requests: { socket: Socket; message: Message }[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(readonly listener: Listener) {
+    void this.accept();
+  }
+  private async accept() {
+    for await (const socket of this.listener) {
+      this.conns.push(socket);
+      void (async () => {
+        for await (const message of socket) {
+          this.requests.push({ socket, message });
+          for (const w of this.waiters.splice(0)) w();
+        }
+      })();
+    }
+  }
+  async waitFor(n: number): Promise<void> {
+    while (this.requests.length < n) await new Promise<void>((r) => this.waiters.push(r));
+  }
+  /** Answers request `i` with `{ echo: <its body's name> }`, or with an extra header. */
+  async answer(i: number, header: Record<string, string> = {}): Promise<void> {
+    const { socket, message } = this.requests[i] as { socket: Socket; message: Message };
+    const name = (JSON.parse(dec.decode(message.body)) as { name: string }).name;
+    await socket.send({
+      header: {
+        [Header.Id]: message.header[Header.Id] as string,
+        "Content-Type": "application/json",
+        ...header,
+      },
+      body: enc.encode(JSON.stringify({ echo: name })),
+    });
+  }
+}
+
+describe("connection pool: unary calls share connections", () => {
+  let transport: Transport;
+  let server: ScriptedServer;
+  let client: Client;
+
+  beforeEach(async () => {
+    transport = createMemoryTransport();
+    server = new ScriptedServer(await transport.listen(":0"));
+  });
+  afterEach(async () => {
+    await client?.close();
+    await server.listener.close();
+    await transport.close();
+  });
+
+  const make = (pool?: { callsPerConnection?: number; size?: number }) =>
+    createClient({ transport, registry: createMemoryRegistry(), logger: silentLogger, pool, retries: 0 });
+  const call = (name: string, timeoutMs = 5_000, signal?: AbortSignal) =>
+    client.call<{ echo: string }>(
+      "s",
+      "S.Echo",
+      { name },
+      { address: server.listener.address, timeoutMs, signal },
+    );
+  /** One more call, answered at once; the server then holds `conns` connections from the client. */
+  const roundTrip = async (name: string, conns: number) => {
+    const pending = call(name);
+    const index = server.requests.length;
+    await server.waitFor(index + 1);
+    assert.equal(server.conns.length, conns);
+    await server.answer(index);
+    assert.equal((await pending).echo, name);
+  };
+
+  test("concurrent calls go over one connection and get their own replies, whatever the order", async () => {
+    client = make();
+    const calls = ["a", "b", "c", "d"].map((n) => call(n));
+    await server.waitFor(4);
+    assert.equal(server.conns.length, 1);
+    const ids = new Set(server.requests.map((r) => r.message.header[Header.Id]));
+    assert.equal(ids.size, 4, "every request carries its own Micro-Id");
+    for (const i of [2, 0, 3, 1]) await server.answer(i);
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.echo),
+      ["a", "b", "c", "d"],
+    );
+  });
+
+  test("a call that timed out leaves the connection working; its late reply is dropped", async () => {
+    client = make();
+    const slow = call("slow", 50);
+    await server.waitFor(1);
+    await assert.rejects(slow, (e: unknown) => e instanceof MicroError && e.code === 408);
+    const next = call("next");
+    await server.waitFor(2);
+    await server.answer(0); // the late reply: nobody waits for it
+    await server.answer(1);
+    assert.equal((await next).echo, "next");
+    assert.equal(server.conns.length, 1);
+  });
+
+  test("a lost connection fails every call on it with 503, and the next call dials again", async () => {
+    client = make();
+    const calls = [call("x"), call("y")];
+    await server.waitFor(2);
+    await server.conns[0]?.close();
+    for (const c of calls) await assert.rejects(c, (e: unknown) => e instanceof MicroError && e.code === 503);
+    await roundTrip("z", 2);
+  });
+
+  test("callsPerConnection 1 gives each concurrent call a connection of its own, as Go Micro's client", async () => {
+    client = make({ callsPerConnection: 1 });
+    const calls = ["a", "b", "c"].map((n) => call(n));
+    await server.waitFor(3);
+    assert.equal(server.conns.length, 3);
+    for (let i = 0; i < 3; i++) await server.answer(i);
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.echo),
+      ["a", "b", "c"],
+    );
+    // Idle again: a new call reuses one of them.
+    await roundTrip("d", 3);
+  });
+
+  test("at `size` connections, calls share the least loaded one instead of dialling more", async () => {
+    client = make({ callsPerConnection: 1, size: 2 });
+    const calls = ["a", "b", "c", "d"].map((n) => call(n));
+    await server.waitFor(4);
+    assert.equal(server.conns.length, 2);
+    for (let i = 0; i < 4; i++) await server.answer(i);
+    assert.equal((await Promise.all(calls)).length, 4);
+  });
+
+  test("a caller's abort rejects its own call only", async () => {
+    client = make();
+    const ac = new AbortController();
+    const aborted = call("a", 5_000, ac.signal);
+    const other = call("b");
+    await server.waitFor(2);
+    ac.abort();
+    await assert.rejects(aborted, (e: unknown) => e instanceof MicroError && e.code === 499);
+    await server.answer(1);
+    assert.equal((await other).echo, "b");
+    // The connection took no new calls after the abort and closes now that it is idle, so the
+    // server learns that a call on it was canceled.
+    await server.conns[0]?.closed;
+    await roundTrip("c", 2);
+  });
+
+  test("a canceled call alone on its connection closes it at once, as Go Micro's client does", async () => {
+    client = make();
+    const ac = new AbortController();
+    const aborted = call("a", 5_000, ac.signal);
+    await server.waitFor(1);
+    ac.abort();
+    await assert.rejects(aborted, (e: unknown) => e instanceof MicroError && e.code === 499);
+    await server.conns[0]?.closed;
+  });
+
+  test("an error reply reaches its own call", async () => {
+    client = make();
+    const failing = call("bad");
+    const fine = call("good");
+    await server.waitFor(2);
+    await server.answer(0, { [Header.Error]: String(MicroError.badRequest("s", "no")) });
+    await server.answer(1);
+    await assert.rejects(
+      failing,
+      (e: unknown) => e instanceof MicroError && e.code === 400 && e.detail === "no",
+    );
+    assert.equal((await fine).echo, "good");
+  });
+});

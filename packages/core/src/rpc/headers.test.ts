@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { getHeader, Header, readRouting } from "./headers.js";
+
+test("readRouting reads every routing header in one pass", () => {
+  const r = readRouting({
+    "Micro-Id": "7",
+    "Micro-Service": "greeter",
+    "Micro-Endpoint": "Say.Hello",
+    "Micro-Method": "Say.Hello",
+    "Content-Type": "application/json",
+    Timeout: "5000000000",
+    "X-User": "alice",
+  });
+  assert.equal(r.id, "7");
+  assert.equal(r.service, "greeter");
+  assert.equal(r.endpoint, "Say.Hello");
+  assert.equal(r.method, "Say.Hello");
+  assert.equal(r.contentType, "application/json");
+  assert.equal(r.timeout, "5000000000");
+  assert.equal(r.topic, undefined);
+  assert.equal(r.stream, undefined);
+  assert.equal(r.error, undefined);
+});
+
+test("readRouting follows getHeader: exact spelling, then any case, then the X- form, whatever the order", () => {
+  const cases: Record<string, string>[] = [
+    { "x-micro-stream": "x", "micro-stream": "lower", "Micro-Stream": "exact" },
+    { "Micro-Stream": "exact", "MICRO-STREAM": "upper" },
+    { "X-Micro-Stream": "x", "mICRO-sTREAM": "odd" },
+    { "X-Micro-Stream": "x" },
+    { "Micro-Streams": "no" },
+  ];
+  for (const h of cases) assert.equal(readRouting(h).stream, getHeader(h, Header.Stream), JSON.stringify(h));
+});
