@@ -1,29 +1,28 @@
 import type { Broker, Subscriber } from "../broker/broker.js";
 import type { Codec } from "../codec/codec.js";
-import { type CodecTable, codecFor, createCodecTable } from "../codec/codecs.js";
+import { codecFor } from "../codec/codecs.js";
 import type { IoOptions } from "../context/call-options.js";
 import { type Context, runWithContext } from "../context/context.js";
 import { MicroError } from "../errors/micro-error.js";
-import { AsyncQueue } from "../internal/async-queue.js";
 import { sleep } from "../internal/signals.js";
 import { createConsoleLogger, type Logger } from "../logger/logger.js";
 import { Metadata } from "../metadata/metadata.js";
 import type { Endpoint, Registry, Service } from "../registry/registry.js";
-import { type Envelope, type EnvelopeRequest, jsonRpcEnvelope } from "../rpc/envelope.js";
-import { EOS, getHeader, Header, parseTimeoutHeader, type Routing, readRouting } from "../rpc/headers.js";
+import { type Envelope, jsonRpcEnvelope } from "../rpc/envelope.js";
+import { getHeader, Header } from "../rpc/headers.js";
 import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
+import { Connection, type ServingHost } from "./connection.js";
 import { createHandler, fromMethods } from "./handler.js";
 import { Inflight } from "./inflight.js";
-import { RequestContext } from "./request-context.js";
+import type { RequestContext } from "./request-context.js";
+import { Router } from "./router.js";
 import type {
   EndpointSpec,
   Handler,
-  HandlerFunc,
   HandlerMethod,
   HandlerMiddleware,
   HandlerOptions,
   Server,
-  ServerRequest,
   ServerSubscriber,
   StreamKind,
   SubscriberCall,
@@ -90,54 +89,39 @@ export interface ServerOptions {
 }
 
 const ID = "go.micro.server";
-const EMPTY = new Uint8Array(0);
-
-interface InboundStream {
-  input: AsyncQueue<Uint8Array>;
-  /** True after the placeholder first message was consumed. */
-  started: boolean;
-}
-
-interface Route {
-  method: HandlerMethod;
-  codec: Codec;
-  contentType: string;
-}
 
 /**
  * The RPC server ("mucp"): serves Go Micro's wire protocol over any Transport. Unary requests on
  * one connection run concurrently; each stream runs until either side sends EOS.
+ *
+ * This file holds the lifecycle (listen, register, re-register, graceful stop) and the handler
+ * and subscriber tables, as Go's `rpc_server.go`; `router.ts` routes requests to handlers (Go's
+ * `rpc_router.go`) and `connection.ts` serves one accepted connection (Go's `ServeConn`).
  */
 export function createServer(options: ServerOptions): Server {
   return new RpcServer(options);
 }
 
-class RpcServer implements Server {
+class RpcServer implements Server, ServingHost {
   readonly name = "mucp";
   readonly id: string;
-  private readonly serviceName: string;
+  readonly serviceName: string;
   private readonly version: string;
-  private readonly codecs: CodecTable;
-  private readonly defaultContentType: string;
-  private readonly handlers = new Map<string, Handler>();
-  /** Resolved routes by endpoint and content type ({@link RpcServer.route}). */
-  private readonly routes = new Map<string, Route>();
-  /** Handler methods by endpoint, remembered until handlers change. */
-  private readonly methods = new Map<string, HandlerMethod>();
+  readonly router: Router;
   private readonly subscribers: ServerSubscriber[] = [];
   private readonly brokerSubs: Subscriber[] = [];
   private readonly sockets = new Set<Socket>();
-  private readonly inflight = new Inflight();
+  readonly inflight = new Inflight();
   /** Contexts of requests being handled, ended at once by a forced stop. */
-  private readonly active = new Set<RequestContext>();
-  private readonly logger: Logger;
-  private readonly envelopes: Envelope[];
-  private readonly chain: HandlerFunc;
+  readonly active = new Set<RequestContext>();
+  readonly logger: Logger;
+  readonly maxInFlight: number;
+  readonly maxInFlightExempt: readonly string[] | undefined;
   private readonly subChain: SubscriberCall;
   private listener: Listener | undefined;
   private registerTimer: NodeJS.Timeout | undefined;
   private stopController = new AbortController();
-  private draining = false;
+  draining = false;
   private running = false;
   private registered = false;
   private acceptLoop: Promise<void> | undefined;
@@ -147,18 +131,10 @@ class RpcServer implements Server {
     this.serviceName = options.name ?? "go.micro.server";
     this.version = options.version ?? "latest";
     this.id = `${this.serviceName}-${options.id ?? crypto.randomUUID()}`;
-    this.codecs = createCodecTable(options.codecs);
-    this.defaultContentType = this.codecs.has("application/protobuf")
-      ? "application/protobuf"
-      : "application/json";
+    this.router = new Router(options);
     this.logger = options.logger ?? createConsoleLogger({ name: this.serviceName });
-    this.envelopes = options.envelopes ?? [jsonRpcEnvelope()];
-    const terminal: HandlerFunc = async (request, ctx) => {
-      const route = this.lookup(request.endpoint);
-      if (route instanceof MicroError) throw route;
-      return route.fn(request.body, ctx);
-    };
-    this.chain = (options.middleware ?? []).reduceRight<HandlerFunc>((next, mw) => mw(next), terminal);
+    this.maxInFlight = options.maxInFlight ?? 0;
+    this.maxInFlightExempt = options.maxInFlightExempt;
     const subTerminal: SubscriberCall = async (topic, payload, ctx) => {
       const subs = this.subscribers.filter((s) => s.topic === topic);
       await Promise.all(subs.map((s) => s.fn(payload, ctx)));
@@ -177,21 +153,7 @@ class RpcServer implements Server {
 
   handle<T extends object>(handler: T | Handler, options?: HandlerOptions<T>): void {
     const h = isHandler(handler) ? handler : createHandler(handler, options);
-    const existing = this.handlers.get(h.name);
-    if (existing && existing !== h) {
-      // Plain functions of one Type accumulate; two classes with one name are a mistake.
-      if (existing.options.name === undefined || h.options.name === undefined) {
-        throw new TypeError(`handle: handler ${h.name} is already defined`);
-      }
-      for (const [k, m] of h.methods) (existing.methods as Map<string, HandlerMethod>).set(k, m);
-      this.routes.clear();
-      this.methods.clear();
-      return;
-    }
-    this.handlers.set(h.name, h);
-    this.routes.clear();
-    this.methods.clear();
-    this.scheduleReregister();
+    if (this.router.add(h)) this.scheduleReregister();
   }
 
   handleFunction(
@@ -230,7 +192,7 @@ class RpcServer implements Server {
   }
 
   endpoints(): Endpoint[] {
-    const handlers = [...this.handlers.values()]
+    const handlers = [...this.router.handlers.values()]
       .filter((h) => !h.options.internal)
       .sort((a, b) => a.name.localeCompare(b.name))
       .flatMap((h) => h.endpoints());
@@ -367,9 +329,14 @@ class RpcServer implements Server {
     }
   }
 
-  private async handleEvent(topic: string, message: Message): Promise<void> {
-    const ct = getHeader(message.header, Header.ContentType) || this.defaultContentType;
-    const codec = codecFor(this.codecs, ct);
+  /** True once `stop` ended the requests still running. */
+  get stopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  async handleEvent(topic: string, message: Message): Promise<void> {
+    const ct = getHeader(message.header, Header.ContentType) || this.router.defaultContentType;
+    const codec = codecFor(this.router.codecs, ct);
     if (!codec) throw MicroError.badRequest(ID, `subscriber ${topic}: unsupported content type ${ct}`);
     const payloadType = this.subscribers.find((s) => s.topic === topic)?.options.payloadType;
     const payload = codec.unmarshal(message.body, payloadType);
@@ -390,6 +357,15 @@ class RpcServer implements Server {
 
   // ---- serving ------------------------------------------------------------------------------
 
+  private async serve(socket: Socket): Promise<void> {
+    this.sockets.add(socket);
+    try {
+      await new Connection(socket, this).serve();
+    } finally {
+      this.sockets.delete(socket);
+    }
+  }
+
   private async accept(listener: Listener): Promise<void> {
     const conns: Promise<void>[] = [];
     try {
@@ -398,366 +374,6 @@ class RpcServer implements Server {
       if (this.running) this.logger.error("accept failed", { err });
     }
     await Promise.all(conns);
-  }
-
-  private async serve(socket: Socket): Promise<void> {
-    this.sockets.add(socket);
-    const streams = new Map<string, InboundStream>();
-    const conn = new Set<RequestContext>();
-    try {
-      for await (const msg of socket) {
-        const wait = this.dispatch(socket, msg, streams, conn);
-        if (wait) await wait;
-      }
-    } catch (err) {
-      // Malformed or oversize input and stalled peers end only this connection.
-      if (err instanceof MicroError && (err.code === 400 || err.code === 408 || err.code === 413)) {
-        this.logger.warn(`closing connection from ${socket.remote}: ${err.detail}`);
-      } else {
-        this.logger.debug(`connection from ${socket.remote} failed`, { err });
-      }
-    } finally {
-      // The caller went away: every handler of this connection sees its signal fire.
-      const gone = MicroError.canceled(ID, "connection closed by the caller");
-      for (const ctx of conn) ctx.expire(gone);
-      for (const s of streams.values())
-        s.input.fail(MicroError.canceled(ID, "connection closed by the caller"));
-      this.sockets.delete(socket);
-      await socket.close();
-    }
-  }
-
-  /** Routes one message. Returns a promise only when the connection must wait (backpressure). */
-  private dispatch(
-    socket: Socket,
-    msg: Message,
-    streams: Map<string, InboundStream>,
-    conn: Set<RequestContext>,
-  ): Promise<void> | undefined {
-    const r = readRouting(msg.header);
-    if (r.topic !== undefined) {
-      void this.serveEvent(socket, msg);
-      return undefined;
-    }
-    const streamId = r.stream;
-    if (streamId === undefined || streamId === "") {
-      this.serveUnary(socket, msg, r, conn);
-      return undefined;
-    }
-    const errText = r.error;
-    const live = streams.get(streamId);
-    if (live) {
-      if (errText === EOS) live.input.end();
-      else if (errText) live.input.fail(MicroError.parse(errText));
-      else if (!live.input.push(msg.body)) return live.input.whenWritable();
-      return undefined;
-    }
-    if (errText === EOS) {
-      // EOS for a finished stream: the client is done with this connection (Go closes it too).
-      void socket.close();
-      return undefined;
-    }
-    const stream: InboundStream = { input: new AsyncQueue<Uint8Array>(256), started: false };
-    streams.set(streamId, stream);
-    void this.serveStream(socket, msg, r, streamId, stream, conn).finally(() => streams.delete(streamId));
-    return undefined;
-  }
-
-  private lookup(endpoint: string): HandlerMethod | MicroError {
-    const known = this.methods.get(endpoint);
-    if (known !== undefined) return known;
-    const parts = endpoint.split(".");
-    if (parts.length !== 2)
-      return MicroError.badRequest(ID, `rpc: service/endpoint request ill-formed: ${endpoint}`);
-    const handler = this.handlers.get(parts[0] as string);
-    if (!handler) return MicroError.notFound(ID, `rpc: can't find service ${parts[0]}`);
-    const method = handler.methods.get(parts[1] as string);
-    if (!method) return MicroError.notFound(ID, `rpc: can't find method ${endpoint}`);
-    if (this.methods.size >= 1024) this.methods.clear();
-    this.methods.set(endpoint, method);
-    return method;
-  }
-
-  /** The handler and codec for an endpoint and content type; remembered until handlers change. */
-  private route(endpoint: string, contentType: string): Route | MicroError {
-    const key = `${endpoint}\u0000${contentType}`;
-    const hit = this.routes.get(key);
-    if (hit !== undefined) return hit;
-    const method = this.lookup(endpoint);
-    if (method instanceof MicroError) return method;
-    const codec = codecFor(this.codecs, contentType);
-    if (!codec) return new MicroError(ID, `unsupported Content-Type: ${contentType}`, 415);
-    const route: Route = { method, codec, contentType };
-    if (this.routes.size >= 1024) this.routes.clear();
-    this.methods.clear();
-    this.routes.set(key, route);
-    return route;
-  }
-
-  /** A request's context, ended early when its connection closes or the server stops. */
-  private context(socket: Socket, r: Routing, endpoint: string, header: Record<string, string>) {
-    const ctx = new RequestContext(
-      this.serviceName,
-      endpoint,
-      header,
-      parseTimeoutHeader(r.timeout),
-      socket.remote,
-      socket.local,
-    );
-    this.active.add(ctx);
-    if (this.stopController.signal.aborted) ctx.expire(MicroError.serviceUnavailable(ID, "server stopped"));
-    return ctx;
-  }
-
-  /** The reply header: the request's `Micro-Id` and the extra entries. */
-  private replyHeader(id: string | undefined, extra: Record<string, string>): Record<string, string> {
-    if (id === undefined) return extra;
-    const out: Record<string, string> = { [Header.Id]: id };
-    return Object.assign(out, extra);
-  }
-
-  private async send(socket: Socket, message: Message): Promise<void> {
-    try {
-      await socket.send(message);
-    } catch (err) {
-      this.logger.debug(`reply to ${socket.remote} lost`, { err });
-    }
-  }
-
-  /** Why a new request is refused before reaching a handler, if it is. */
-  private refusal(r: Routing): MicroError | undefined {
-    if (this.draining) return MicroError.serviceUnavailable(ID, "server is stopping");
-    const max = this.options.maxInFlight ?? 0;
-    if (max > 0 && this.inflight.count >= max) {
-      const endpoint = r.endpoint || r.method || "";
-      if (!this.options.maxInFlightExempt?.includes(endpoint)) {
-        return MicroError.serviceUnavailable(ID, "server overloaded");
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * The legacy envelope a request arrived in, if any: Go Micro's server unwraps one when the
-   * request carries no `Micro-Service`/`Micro-Method`/`Micro-Endpoint` header (or carries
-   * `Micro-Target`) and no `Micro-Protocol`.
-   */
-  private envelopeOf(r: Routing): Envelope | undefined {
-    if ((r.endpoint || r.service || r.method) && r.target === undefined) return undefined;
-    if (r.protocol !== undefined) return undefined;
-    const ct = (r.contentType || this.defaultContentType).split(";", 1)[0]?.trim().toLowerCase();
-    return this.envelopes.find((e) => e.contentTypes.includes(ct ?? ""));
-  }
-
-  /**
-   * One unary request. The handler's result or error is answered once: when the handler settles,
-   * or at once when the request ends early (deadline, caller gone, forced stop).
-   */
-  private serveUnary(socket: Socket, msg: Message, r: Routing, conn: Set<RequestContext>): void {
-    // Refused before it counts as in flight: a storm of refusals cannot inflate the count.
-    const refused = this.refusal(r);
-    if (refused) {
-      void this.send(socket, {
-        header: this.replyHeader(r.id, { [Header.Error]: String(refused) }),
-        body: EMPTY,
-      });
-      return;
-    }
-    this.inflight.enter();
-    const contentType = r.contentType || this.defaultContentType;
-    const envelope = this.envelopeOf(r);
-    let unwrapped: EnvelopeRequest | undefined;
-    let ctx: RequestContext | undefined;
-    let codec: Codec | undefined;
-    let responseType: unknown;
-    let answered = false;
-    const answer = (result: unknown, err: unknown) => {
-      if (answered) return;
-      answered = true;
-      if (ctx) {
-        ctx.finish();
-        conn.delete(ctx);
-        this.active.delete(ctx);
-      }
-      this.inflight.leave();
-      let out: Uint8Array | undefined;
-      if (err === undefined && codec) {
-        try {
-          out = codec.marshal(result, responseType);
-          if (envelope && unwrapped)
-            out = envelope.encodeResponse({ endpoint: unwrapped.endpoint, id: unwrapped.id, body: out });
-        } catch (e) {
-          err = e;
-        }
-      }
-      if (out !== undefined) {
-        void this.send(socket, {
-          header: this.replyHeader(r.id, { [Header.ContentType]: contentType }),
-          body: out,
-        });
-        return;
-      }
-      const e = MicroError.from(err, this.serviceName);
-      if (e.code >= 500 && e.id !== ID) this.logger.error(`handler failed: ${e.detail}`, { err });
-      // Legacy clients read the error from the envelope; every client reads Micro-Error.
-      const body = envelope
-        ? envelope.encodeResponse({
-            endpoint: unwrapped?.endpoint ?? "",
-            id: unwrapped?.id ?? "",
-            error: String(e),
-          })
-        : EMPTY;
-      void this.send(socket, {
-        header: this.replyHeader(r.id, { [Header.Error]: String(e), [Header.ContentType]: contentType }),
-        body,
-      });
-    };
-    try {
-      let route: Route | MicroError;
-      let payload = msg.body;
-      if (envelope) {
-        unwrapped = envelope.decodeRequest(msg.body);
-        payload = unwrapped.body;
-        route = this.route(unwrapped.endpoint, envelope.bodyContentType);
-      } else {
-        route = this.route(r.endpoint || r.method || "", contentType);
-      }
-      if (route instanceof MicroError) throw route;
-      const { method } = route;
-      codec = route.codec;
-      responseType = method.spec.responseType;
-      let body: unknown;
-      try {
-        body = codec.unmarshal(payload, method.spec.requestType);
-      } catch (err) {
-        throw MicroError.badRequest(ID, `rpc: router cannot decode request: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-      const c = this.context(socket, r, method.endpoint, msg.header);
-      ctx = c;
-      conn.add(c);
-      c.onExpire = (reason) => answer(undefined, reason);
-      if (c.done) return;
-      const request: ServerRequest = {
-        service: this.serviceName,
-        endpoint: method.endpoint,
-        contentType: route.contentType,
-        kind: method.kind,
-        body,
-      };
-      runWithContext(c, () => this.chain(request, c)).then(
-        (result) => answer(result, undefined),
-        (err: unknown) =>
-          answer(undefined, err ?? MicroError.internalServerError(this.serviceName, "handler failed")),
-      );
-    } catch (err) {
-      answer(undefined, err);
-    }
-  }
-
-  private async serveStream(
-    socket: Socket,
-    first: Message,
-    r: Routing,
-    streamId: string,
-    stream: InboundStream,
-    conn: Set<RequestContext>,
-  ): Promise<void> {
-    const base: Record<string, string> = { [Header.Stream]: streamId };
-    const refused = this.refusal(r);
-    if (refused) {
-      await this.send(socket, { header: { ...base, [Header.Error]: String(refused) }, body: EMPTY });
-      stream.input.end();
-      return;
-    }
-    this.inflight.enter();
-    let cleanup: (() => void) | undefined;
-    try {
-      const route = this.route(r.endpoint || r.method || "", r.contentType || this.defaultContentType);
-      if (route instanceof MicroError) throw route;
-      const { method, codec, contentType } = route;
-      base[Header.Service] = this.serviceName;
-      base[Header.Endpoint] = method.endpoint;
-      base[Header.Method] = method.endpoint;
-      base[Header.ContentType] = contentType;
-      const c = this.context(socket, r, method.endpoint, first.header);
-      conn.add(c);
-      cleanup = () => {
-        c.finish();
-        conn.delete(c);
-        this.active.delete(c);
-      };
-      const decode = (b: Uint8Array) => {
-        try {
-          return codec.unmarshal(b, method.spec.requestType);
-        } catch (err) {
-          throw MicroError.badRequest(ID, `rpc: router cannot decode request: ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
-      };
-      // The first message is Go Micro's placeholder: its body is discarded.
-      let body: unknown;
-      if (method.kind === "client" || method.kind === "bidi") {
-        body = (async function* () {
-          for await (const b of stream.input) yield decode(b);
-        })();
-      } else {
-        const r = await Promise.race([stream.input.next(), c.expired]);
-        if (r.done) throw MicroError.badRequest(ID, `${method.endpoint}: stream closed before the request`);
-        body = decode(r.value);
-      }
-      const request: ServerRequest = {
-        service: this.serviceName,
-        endpoint: method.endpoint,
-        contentType,
-        kind: method.kind,
-        body,
-      };
-      const result = await Promise.race([runWithContext(c, () => this.chain(request, c)), c.expired]);
-      if (method.kind === "server" || method.kind === "bidi") {
-        if (!isAsyncIterable(result)) {
-          throw MicroError.internalServerError(
-            ID,
-            `${method.endpoint}: a ${method.kind} stream handler must return an async iterable`,
-          );
-        }
-        const it = result[Symbol.asyncIterator]();
-        try {
-          for (;;) {
-            const r = await Promise.race([runWithContext(c, () => it.next()), c.expired]);
-            if (r.done) break;
-            await socket.send({ header: base, body: codec.marshal(r.value, method.spec.responseType) });
-          }
-        } finally {
-          void it.return?.();
-        }
-      } else {
-        await socket.send({ header: base, body: codec.marshal(result, method.spec.responseType) });
-      }
-      await this.send(socket, { header: { ...base, [Header.Error]: EOS }, body: EMPTY });
-    } catch (err) {
-      const e = MicroError.from(err, this.serviceName);
-      if (e.code >= 500 && e.id !== ID) this.logger.error(`stream handler failed: ${e.detail}`, { err });
-      await this.send(socket, { header: { ...base, [Header.Error]: String(e) }, body: EMPTY });
-    } finally {
-      stream.input.end();
-      cleanup?.();
-      this.inflight.leave();
-    }
-  }
-
-  /** An event sent straight to the RPC port (a message with `Micro-Topic`). */
-  private async serveEvent(socket: Socket, msg: Message): Promise<void> {
-    const topic = getHeader(msg.header, Header.Topic) as string;
-    let extra: Record<string, string> = {};
-    try {
-      await this.handleEvent(topic, msg);
-    } catch (err) {
-      extra = { [Header.Error]: String(MicroError.from(err, ID)) };
-    }
-    await this.send(socket, { header: { ...msg.header, ...extra }, body: EMPTY });
   }
 }
 
@@ -768,8 +384,4 @@ function isHandler(v: object): v is Handler {
     "endpoints" in v &&
     typeof (v as { endpoints: unknown }).endpoints === "function"
   );
-}
-
-function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
-  return v !== null && typeof v === "object" && Symbol.asyncIterator in v;
 }
