@@ -402,10 +402,15 @@ function rememberKey(key: string): boolean {
   return true;
 }
 
-/** A body as a plain Uint8Array: a view when it is most of its buffer, else a compact copy. */
+/**
+ * A body as a plain Uint8Array: a view when it is most of its buffer, else a compact copy (so a
+ * kept body never pins a whole socket read). Small copies come from Node's shared buffer pool.
+ */
 function toBody(b: Buffer): Uint8Array {
   if (b.length * 2 >= b.buffer.byteLength) return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  return new Uint8Array(b);
+  const copy = Buffer.allocUnsafe(b.length);
+  b.copy(copy);
+  return new Uint8Array(copy.buffer, copy.byteOffset, copy.length);
 }
 
 function stripCR(line: string): string {

@@ -66,3 +66,30 @@ test("field names match case-insensitively and __proto__ headers stay plain data
   assert.equal(Object.getOwnPropertyDescriptor(e.header, "__proto__")?.value, "p");
   assert.equal(Object.getPrototypeOf(e.header), Object.prototype);
 });
+
+test("the canonical form and any other spelling of one envelope decode alike", () => {
+  const canonical = '{"Header":{"A":"1","b":"é ✓","__proto__":"p"},"Body":"/wAB"}';
+  const others = [
+    '{ "Header": { "A": "1", "b": "\\u00e9 \\u2713", "__proto__": "p" }, "Body": "/wAB" }',
+    '{"Body":"/wAB","Header":{"A":"1","b":"é ✓","__proto__":"p"}}',
+    '{"header":{"A":"1","b":"é ✓","__proto__":"p"},"body":"/wAB"}\n',
+  ];
+  const want = decodeEnvelope(canonical);
+  assert.deepEqual(Object.entries(want.header), [
+    ["A", "1"],
+    ["b", "é ✓"],
+    ["__proto__", "p"],
+  ]);
+  assert.deepEqual([...want.body], [0xff, 0x00, 0x01]);
+  for (const text of others) {
+    const got = decodeEnvelope(enc.encode(text));
+    assert.deepEqual(Object.entries(got.header), Object.entries(want.header), text);
+    assert.deepEqual([...got.body], [...want.body], text);
+  }
+  // Canonical in shape but not valid: the general path reports it.
+  assert.throws(() => decodeEnvelope('{"Header":{},"Body":"@@@@"}'), { name: "MicroError", code: 400 });
+  assert.throws(() => decodeEnvelope('{"Header":{"a":"1"},"Body":"AA=="}x'), {
+    name: "MicroError",
+    code: 400,
+  });
+});

@@ -38,13 +38,15 @@ export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
  * Throws MicroError 400 for anything else.
  */
 export function decodeMessageEnvelope(data: Uint8Array | string): EnvelopeMessage {
+  const text =
+    typeof data === "string"
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+  const canonical = decodeCanonical(text);
+  if (canonical !== undefined) return canonical;
   let v: unknown;
   try {
-    v = JSON.parse(
-      typeof data === "string"
-        ? data
-        : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"),
-    );
+    v = JSON.parse(text);
   } catch (err) {
     throw MicroError.badRequest(ID, `malformed envelope: ${(err as Error).message}`, { cause: err });
   }
@@ -100,6 +102,53 @@ function jsonString(s: string): string {
     }
   }
   return `"${s}"`;
+}
+
+/**
+ * The envelope exactly as Go's `json.Marshal` and {@link encodeMessageEnvelope} write it
+ * (`{"Header":{"k":"v",...},"Body":"<base64>"}`, no spaces, strings without escapes), read without
+ * JSON.parse; undefined for anything else, which then takes the general path (and its errors).
+ */
+function decodeCanonical(text: string): EnvelopeMessage | undefined {
+  if (!text.startsWith('{"Header":{')) return undefined;
+  const header: Record<string, string> = {};
+  let i = 11;
+  if (text.charCodeAt(i) === 125) {
+    i++;
+  } else {
+    for (;;) {
+      const key = plainString(text, i);
+      if (key === undefined || text.charCodeAt(i + key.length + 2) !== 58) return undefined;
+      i += key.length + 3;
+      const value = plainString(text, i);
+      if (value === undefined) return undefined;
+      i += value.length + 2;
+      setOwn(header, key, value);
+      const c = text.charCodeAt(i++);
+      if (c === 125) break;
+      if (c !== 44) return undefined;
+    }
+  }
+  if (!text.startsWith(',"Body":"', i)) return undefined;
+  i += 9;
+  const end = text.length - 2;
+  if (text.charCodeAt(end) !== 34 || text.charCodeAt(end + 1) !== 125 || text.indexOf('"', i) !== end) {
+    return undefined;
+  }
+  const body = decodeStdBase64(text.slice(i, end));
+  return body === undefined ? undefined : { header, body };
+}
+
+/** The string literal starting at `text[at]` when it has no escapes or control characters. */
+function plainString(text: string, at: number): string | undefined {
+  if (text.charCodeAt(at) !== 34) return undefined;
+  const close = text.indexOf('"', at + 1);
+  if (close < 0) return undefined;
+  for (let j = at + 1; j < close; j++) {
+    const c = text.charCodeAt(j);
+    if (c < 0x20 || c === 0x5c) return undefined;
+  }
+  return text.slice(at + 1, close);
 }
 
 /**
