@@ -85,6 +85,29 @@ describe("HttpParser", () => {
     assert.deepEqual(r.messages[0], { header: { A: "b" }, body: "hi", status: 0, reason: "" });
   });
 
+  test("a bare-LF blank line ends the head even when a CRLF one follows far beyond the limit", () => {
+    // Found by fuzzing: the bare LF right after the request line ends the head, whatever follows.
+    const input = `POST / HTTP/1.1\r\n\nX-Big: ${"a".repeat(1200)}\r\n0\r\n\r\n`;
+    const limits = { maxHeaderBytes: 1024 };
+    const whole = parse("request", [input], limits);
+    const split = parse("request", [input.slice(0, 20), input.slice(20)], limits);
+    // The request has no body; what follows is read as the next head, which is too large.
+    assert.equal(whole.messages.length, 1);
+    assert.deepEqual(whole.messages[0]?.header, {});
+    assert.deepEqual(
+      whole.errors.map((e) => e.code),
+      [413],
+    );
+    assert.deepEqual(
+      split.messages.map((m) => m.header),
+      whole.messages.map((m) => m.header),
+    );
+    assert.deepEqual(
+      split.errors.map((e) => e.code),
+      [413],
+    );
+  });
+
   test("header names keep their case, first value wins, values are UTF-8 and trimmed", () => {
     const r = parse("request", [
       "POST / HTTP/1.1\r\nmicro-id: 7\r\nX-Name:   Zoë 😀  \r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n",

@@ -174,10 +174,16 @@ export class HttpParser {
     const from = off + this.scanFrom;
     let idx = data.indexOf(LF_CRLF, from);
     let skip = 3;
-    const bare = idx < 0 ? data.indexOf(LF_LF, from) : data.subarray(from, idx).indexOf(LF_LF);
-    if (bare >= 0) {
-      idx = idx < 0 ? bare : from + bare;
+    if (idx < 0) {
+      idx = data.indexOf(LF_LF, from);
       skip = 2;
+    } else if (idx - off > this.limits.maxHeaderBytes) {
+      // Too far for a head: unless a bare-LF blank line ends it sooner.
+      const bare = data.subarray(from, idx).indexOf(LF_LF);
+      if (bare >= 0) {
+        idx = from + bare;
+        skip = 2;
+      }
     }
     if (idx < 0) {
       if (len - off > this.limits.maxHeaderBytes) {
@@ -193,7 +199,15 @@ export class HttpParser {
       this.tooLarge("header block");
       return len;
     }
-    if (!this.parseHead(data.toString("utf8", off, idx))) return len;
+    let text = data.toString("utf8", off, idx);
+    if (skip === 3 && text.indexOf("\n\n") >= 0) {
+      // A bare-LF blank line ends the head before the CRLF one (rare: mixed line ends). Earlier
+      // bytes were scanned before they were stashed, so the decoded head covers every candidate.
+      idx = off + data.subarray(off, idx).indexOf(LF_LF);
+      skip = 2;
+      text = data.toString("utf8", off, idx);
+    }
+    if (!this.parseHead(text)) return len;
     return idx + skip;
   }
 
@@ -212,7 +226,7 @@ export class HttpParser {
         sp1 <= 0 ||
         sp2 <= sp1 + 1 ||
         (version !== "HTTP/1.1" && version !== "HTTP/1.0") ||
-        !isToken(first.slice(0, sp1))
+        ((sp1 !== 4 || !first.startsWith("POST")) && !isToken(first.slice(0, sp1)))
       ) {
         this.fail(400, `malformed request line ${quote(first)}`);
         return false;
@@ -229,32 +243,34 @@ export class HttpParser {
     const header: Record<string, string> = {};
     let contentLength = -1;
     let chunked = false;
-    for (let start = eol + 1; start < text.length + 1 && eol < text.length; start = eol + 1) {
+    // Header lines are read in place: no string per line, only the key and the value.
+    const size = text.length;
+    for (let start = eol + 1; eol < size; start = eol + 1) {
       eol = text.indexOf("\n", start);
-      if (eol < 0) eol = text.length;
-      const line = stripCR(text.slice(start, eol));
-      const c0 = line.charCodeAt(0);
+      if (eol < 0) eol = size;
+      const end = eol > start && text.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
+      const c0 = text.charCodeAt(start);
       if (c0 === 32 || c0 === 9) {
         this.fail(400, "malformed header: obsolete line folding");
         return false;
       }
-      const colon = line.indexOf(":");
-      if (colon <= 0) {
-        this.fail(400, `malformed header line ${quote(line)}: no colon`);
+      const colon = text.indexOf(":", start);
+      if (colon <= start || colon >= end) {
+        this.fail(400, `malformed header line ${quote(text.slice(start, end))}: no colon`);
         return false;
       }
-      const key = line.slice(0, colon);
+      const key = text.slice(start, colon);
       if (!knownKeys.has(key) && !rememberKey(key)) {
         this.fail(400, `malformed header name ${quote(key)}`);
         return false;
       }
-      let s = colon + 1;
-      let e = line.length;
-      while (s < e && (line.charCodeAt(s) === 32 || line.charCodeAt(s) === 9)) s++;
-      while (e > s && (line.charCodeAt(e - 1) === 32 || line.charCodeAt(e - 1) === 9)) e--;
-      const value = line.slice(s, e);
-      if (key.length === 14 && key.toLowerCase() === "content-length") {
-        if (!/^\d{1,15}$/.test(value)) {
+      let vs = colon + 1;
+      let ve = end;
+      while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
+      while (ve > vs && (text.charCodeAt(ve - 1) === 32 || text.charCodeAt(ve - 1) === 9)) ve--;
+      const value = text.slice(vs, ve);
+      if (key.length === 14 && sameName(key, "content-length")) {
+        if (!isDecimal(value)) {
           this.fail(400, `invalid Content-Length ${quote(value)}`);
           return false;
         }
@@ -266,7 +282,7 @@ export class HttpParser {
         contentLength = n;
         continue;
       }
-      if (key.length === 17 && key.toLowerCase() === "transfer-encoding") {
+      if (key.length === 17 && sameName(key, "transfer-encoding")) {
         if (value.toLowerCase() !== "chunked") {
           this.fail(400, `unsupported Transfer-Encoding ${quote(value)}`);
           return false;
@@ -274,7 +290,7 @@ export class HttpParser {
         chunked = true;
         continue;
       }
-      if (key.length === 4 && key.toLowerCase() === "host") continue;
+      if (key.length === 4 && sameName(key, "host")) continue;
       if (Object.hasOwn(header, key)) continue;
       if (key === "__proto__") {
         Object.defineProperty(header, key, { value, enumerable: true, writable: true, configurable: true });
@@ -411,6 +427,26 @@ function toBody(b: Buffer): Uint8Array {
   const copy = Buffer.allocUnsafe(b.length);
   b.copy(copy);
   return new Uint8Array(copy.buffer, copy.byteOffset, copy.length);
+}
+
+/** True when `name` equals the lower-case `lower` ignoring ASCII case (no allocation). */
+function sameName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** 1 to 15 ASCII digits (a Content-Length that fits a double exactly). */
+function isDecimal(v: string): boolean {
+  if (v.length === 0 || v.length > 15) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 function stripCR(line: string): string {
