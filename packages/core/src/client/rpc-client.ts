@@ -244,7 +244,7 @@ export function createClient(options: ClientOptions): Client {
                   ...opts,
                   signal: scope.signal,
                   timeoutMs: scope.remainingMs(),
-                  metadata: scope.metadata,
+                  metadata: { ...scope.metadata },
                 });
           selector.mark(request.service, node);
           return result;
