@@ -1,6 +1,6 @@
 import type { IoOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { deadlineSignal, raceSignal } from "@microts/core/internal";
+import { deadlineSignal, raceSignal, withDeadline } from "@microts/core/internal";
 import type { NatsConnection, NodeConnectionOptions, QueuedIterator, Status } from "@nats-io/transport-node";
 import { connect } from "@nats-io/transport-node";
 
@@ -177,4 +177,25 @@ export class Connector {
 /** The text of an unknown error, for details. */
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A round trip to the NATS server (`nc.flush()`): afterwards the server has seen everything sent
+ * before it. Bounded by the caller's signal and `io.timeoutMs`, else `defaultMs`; failures are 503.
+ */
+export function flushConnection(
+  id: string,
+  nc: NatsConnection,
+  io: IoOptions,
+  what: string,
+  defaultMs: number,
+): Promise<void> {
+  return withDeadline(
+    id,
+    what,
+    io,
+    defaultMs,
+    () => nc.flush(),
+    (err) => MicroError.serviceUnavailable(id, `${what}: ${errorText(err)}`, { cause: err }),
+  );
 }

@@ -10,10 +10,9 @@ import type {
   Subscriber,
 } from "@microts/core";
 import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
-import { withDeadline } from "@microts/core/internal";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
-import { Connector, errorText } from "./connection.js";
+import { Connector, errorText, flushConnection } from "./connection.js";
 import type { JetStreamBrokerOptions } from "./jetstream-broker.js";
 import { createJetStreamBroker } from "./jetstream-broker.js";
 import { reportError } from "./report-error.js";
@@ -78,14 +77,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
   };
 
   const flush = (nc: NatsConnection, io: IoOptions, what: string) =>
-    withDeadline(
-      ID,
-      what,
-      io,
-      options.connectTimeoutMs ?? 5_000,
-      () => nc.flush(),
-      (err) => MicroError.serviceUnavailable(ID, `${what}: ${errorText(err)}`, { cause: err }),
-    );
+    flushConnection(ID, nc, io, what, options.connectTimeoutMs ?? 5_000);
 
   const stop = async (s: ActiveSub) => {
     if (!s.active) return;

@@ -9,11 +9,11 @@ import type {
   WatchOptions,
 } from "@microts/core";
 import { createWatcher, MicroError, serviceFromGo, serviceToGo } from "@microts/core";
-import { deadlineSignal, goJson, raceSignal, withDeadline } from "@microts/core/internal";
+import { deadlineSignal, goJson, raceSignal } from "@microts/core/internal";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { createInbox } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
-import { Connector, errorText } from "./connection.js";
+import { Connector, errorText, flushConnection } from "./connection.js";
 import { LocalServices, ReplyMerger } from "./local-services.js";
 
 /** Options for {@link createNatsRegistry}. */
@@ -119,14 +119,7 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): NatsRegis
   };
 
   const flush = (nc: NatsConnection, io: IoOptions, what: string) =>
-    withDeadline(
-      ID,
-      what,
-      io,
-      options.connectTimeoutMs ?? 5_000,
-      () => nc.flush(),
-      (err) => MicroError.serviceUnavailable(ID, `${what}: ${errorText(err)}`, { cause: err }),
-    );
+    flushConnection(ID, nc, io, what, options.connectTimeoutMs ?? 5_000);
 
   const answer = (nc: NatsConnection, m: Msg) => {
     if (!m.reply) return;
