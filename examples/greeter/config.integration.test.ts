@@ -27,6 +27,11 @@ function runDemo(env: Record<string, string>): Promise<{ code: number | null; ou
   });
 }
 
+/** The mDNS group on a random high port: a registry no other test shares. */
+function privateMdns(): string {
+  return `224.0.0.251:${20_000 + Math.floor(Math.random() * 20_000)}`;
+}
+
 function assertDemo(r: { code: number | null; out: string }) {
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /^call: {3}Greeter\.Hello -> Hello Ada$/m);
@@ -56,11 +61,17 @@ describe("switching backends by configuration", { timeout: 240_000 }, () => {
     );
   });
 
+  // These two keep the default mDNS registry. Each run gets an mDNS port of its own, so it never
+  // finds the greeter of another demo running at the same time (the demo test uses the default).
   test("Redis broker by URL", async () => {
-    assertDemo(await runDemo({ MICRO_BROKER: "redis://127.0.0.1:6379" }));
+    assertDemo(
+      await runDemo({ MICRO_BROKER: "redis://127.0.0.1:6379", MICRO_REGISTRY_ADDRESS: privateMdns() }),
+    );
   });
 
   test("MQTT broker by URL", async () => {
-    assertDemo(await runDemo({ MICRO_BROKER: "mqtt://127.0.0.1:1883" }));
+    assertDemo(
+      await runDemo({ MICRO_BROKER: "mqtt://127.0.0.1:1883", MICRO_REGISTRY_ADDRESS: privateMdns() }),
+    );
   });
 });

@@ -161,7 +161,8 @@ class MicroService implements Service {
       chosen?.name
         ? chosen
         : this.defaulted.has(kind)
-          ? { name: defaultStack[kind], address: undefined }
+          ? // An address without a name (`--registry_address` alone) is the default plugin's, as in Go.
+            { name: defaultStack[kind], address: chosen?.address }
           : undefined;
     const registry = pick("registry", cfg.registry);
     if (registry) {

@@ -9,6 +9,7 @@ import { createMemoryTransport } from "../transport/memory-transport.js";
 import { readConfig } from "./config.js";
 import { parseDuration } from "./duration.js";
 import { createService } from "./micro-service.js";
+import { defaultPlugins } from "./plugins.js";
 
 function stack() {
   return {
@@ -146,6 +147,20 @@ describe("Service", () => {
     assert.equal(svc.options.registerTtlMs, 15_000);
     assert.equal(svc.options.registerIntervalMs, 5_000);
     assert.deepEqual(svc.options.metadata, { zone: "a", tier: "web" });
+  });
+
+  test("an address without a plugin name goes to the default plugin (--registry_address alone)", async () => {
+    const seen: (string | undefined)[] = [];
+    const plugins = defaultPlugins();
+    plugins.registry.mdns = (config) => {
+      seen.push(config.address);
+      return createMemoryRegistry();
+    };
+    plugins.broker.http = () => createMemoryBroker();
+    plugins.transport.http = () => createMemoryTransport();
+    const svc = createService({ name: "addr", logger: silentLogger, plugins });
+    await svc.init({ argv: [], env: { MICRO_REGISTRY_ADDRESS: "224.0.0.251:23456" } });
+    assert.deepEqual(seen, ["224.0.0.251:23456"]);
   });
 
   test("init loads a plugin named by the environment, and rejects unknown names clearly", async () => {
