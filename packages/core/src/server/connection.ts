@@ -112,7 +112,12 @@ export class Connection {
   }
 
   /** A request's context, ended early when its connection closes or the server stops. */
-  private context(r: Routing, endpoint: string, header: Record<string, string>) {
+  private context(
+    r: Routing,
+    endpoint: string,
+    header: Record<string, string>,
+    onExpire?: (reason: MicroError) => void,
+  ) {
     const socket = this.socket;
     const ctx = new RequestContext(
       this.host.serviceName,
@@ -123,6 +128,7 @@ export class Connection {
       socket.local,
     );
     this.host.active.add(ctx);
+    ctx.onExpire = onExpire;
     if (this.host.stopped) ctx.expire(MicroError.serviceUnavailable(ID, "server stopped"));
     return ctx;
   }
@@ -241,11 +247,14 @@ export class Connection {
           cause: err,
         });
       }
-      const c = this.context(r, method.endpoint, msg.header);
+      const c = this.context(r, method.endpoint, msg.header, (reason) => answer(undefined, reason));
       ctx = c;
+      if (c.done) {
+        // Already answered from inside `context`: the server had stopped.
+        this.host.active.delete(c);
+        return;
+      }
       conn.add(c);
-      c.onExpire = (reason) => answer(undefined, reason);
-      if (c.done) return;
       const request: ServerRequest = {
         service: this.host.serviceName,
         endpoint: method.endpoint,
