@@ -57,6 +57,12 @@ export class SharedConnection {
    */
   exchange(id: string, message: Message, scope: CallScope): Promise<Message> {
     if (this.reserved > 0) this.reserved--;
+    if (this.dead) {
+      // Lost between being handed out and this send: nothing left, so another node may be tried.
+      return Promise.reject(
+        tagPhase(MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} lost`), "send"),
+      );
+    }
     return new Promise<Message>((resolve, reject) => {
       const p: Pending = { resolve, reject, timer: undefined, unlisten: noop };
       this.pending.set(id, p);
