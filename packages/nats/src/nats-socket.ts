@@ -92,6 +92,11 @@ export class NatsSocket implements Socket {
     return h;
   })();
 
+  /** Subject this end publishes to. */
+  get sendTo(): string {
+    return this.init.sendTo;
+  }
+
   constructor(private readonly init: NatsSocketInit) {
     this.local = init.local;
     this.remote = init.remote;
@@ -147,14 +152,14 @@ export class NatsSocket implements Socket {
     const pieces = splitPayload(encodeMessageEnvelope(message), nc.info?.max_payload ?? 1024 * 1024);
     const reply = this.init.replyTo;
     if (pieces.length === 1) {
-      publishSoon(nc, this.init.sendTo, pieces[0] as Uint8Array, NatsSocket.dataHeaders, reply);
+      publishSoon(nc, this, pieces[0] as Uint8Array, NatsSocket.dataHeaders, reply);
     } else {
       // Queued back to back: pieces of concurrent sends never interleave.
       for (const [i, piece] of pieces.entries()) {
         const h = natsHeaders();
         h.set(CONTROL_HEADER, "micro-ts");
         h.set(CHUNK_HEADER, `${i + 1}/${pieces.length}`);
-        publishSoon(nc, this.init.sendTo, piece, h, reply);
+        publishSoon(nc, this, piece, h, reply);
       }
     }
     this.lastActivity = Date.now();
@@ -205,7 +210,7 @@ export class NatsSocket implements Socket {
 }
 
 interface Outgoing {
-  subject: string;
+  socket: NatsSocket;
   data: Uint8Array;
   headers: MsgHdrs;
   reply: string | undefined;
@@ -221,7 +226,7 @@ const outgoing = new WeakMap<NatsConnection, Outgoing[]>();
  */
 function publishSoon(
   nc: NatsConnection,
-  subject: string,
+  socket: NatsSocket,
   data: Uint8Array,
   headers: MsgHdrs,
   reply: string | undefined,
@@ -232,7 +237,7 @@ function publishSoon(
     outgoing.set(nc, queue);
     process.nextTick(publishQueued, nc, queue);
   }
-  queue.push({ subject, data, headers, reply });
+  queue.push({ socket, data, headers, reply });
 }
 
 function publishQueued(nc: NatsConnection, queue: Outgoing[]): void {
@@ -240,13 +245,14 @@ function publishQueued(nc: NatsConnection, queue: Outgoing[]): void {
   for (const m of queue) {
     try {
       nc.publish(
-        m.subject,
+        m.socket.sendTo,
         m.data,
         m.reply === undefined ? { headers: m.headers } : { headers: m.headers, reply: m.reply },
       );
     } catch (err) {
-      // The connection closed under us: sockets on it fail through the connection's status.
-      console.warn(`nats: publish to ${m.subject} failed: ${errorText(err)}`);
+      // The message is lost (the connection closed under us): the socket fails, so its caller
+      // hears of it instead of waiting for an answer that cannot come.
+      m.socket.fail(MicroError.serviceUnavailable(ID, `send to ${m.socket.remote}: ${errorText(err)}`));
     }
   }
 }

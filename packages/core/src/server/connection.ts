@@ -84,7 +84,7 @@ export class Connection {
     const { socket, streams } = this;
     const r = readRouting(msg.header);
     if (r.topic !== undefined) {
-      void this.serveEvent(msg);
+      void this.serveEvent(msg, r.topic);
       return undefined;
     }
     const streamId = r.stream;
@@ -370,9 +370,8 @@ export class Connection {
   }
 
   /** An event sent straight to the RPC port (a message with `Micro-Topic`). */
-  private async serveEvent(msg: Message): Promise<void> {
+  private async serveEvent(msg: Message, topic: string): Promise<void> {
     const socket = this.socket;
-    const topic = readRouting(msg.header).topic as string;
     let extra: Record<string, string> = {};
     try {
       await this.host.handleEvent(topic, msg);
