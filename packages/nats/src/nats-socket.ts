@@ -1,23 +1,32 @@
 import type { IoOptions, Message, Socket } from "@microts/core";
 import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
 import { deferred } from "@microts/core/internal";
-import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/transport-node";
+import type { Msg, MsgHdrs, NatsConnection, PublishOptions } from "@nats-io/transport-node";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { CHUNK_HEADER, type Reassembler, splitPayload } from "./chunks.js";
 import { errorText } from "./connection.js";
+import { decodeFrame, encodeFrame, isFrame } from "./frame.js";
 import { Mailbox } from "./mailbox.js";
 
 const ID = "go.micro.transport";
 
 /**
  * NATS message header (outside the Go JSON payload, so Go peers never see it) that marks our
- * transport's messages: `micro-ts` on data messages, `close` on the message that ends a session.
+ * transport's messages: {@link TS_DATA} on JSON data messages, `close` on the message that ends a
+ * session, `probe` on a dial's probe.
  */
 export const CONTROL_HEADER = "Micro-Transport";
 
+/**
+ * {@link CONTROL_HEADER} value on JSON data messages of a micro-ts end that reads binary frames
+ * (`frame.ts`). An end that sees it (or a frame) sends frames from then on; `micro-ts` alone marks
+ * a micro-ts end that reads only JSON.
+ */
+export const TS_DATA = "micro-ts; frames=1";
+
 /** What a received NATS message means to a socket. */
 export type Inbound =
-  | { kind: "data"; message: Message; peerIsTs: boolean }
+  | { kind: "data"; message: Message; peerIsTs: boolean; peerFrames: boolean }
   | { kind: "partial" }
   | { kind: "close" }
   | { kind: "probe" }
@@ -43,7 +52,9 @@ export function classify(m: Msg, chunks: Reassembler): Inbound {
     data = r.data;
   }
   try {
-    return { kind: "data", message: decodeMessageEnvelope(data), peerIsTs: control !== "" };
+    if (isFrame(data)) return { kind: "data", message: decodeFrame(data), peerIsTs: true, peerFrames: true };
+    const message = decodeMessageEnvelope(data);
+    return { kind: "data", message, peerIsTs: control !== "", peerFrames: control === TS_DATA };
   } catch (err) {
     return { kind: "malformed", error: errorText(err) };
   }
@@ -81,6 +92,8 @@ export class NatsSocket implements Socket {
   readonly closed: Promise<Error | undefined>;
   /** True once the peer showed it is a micro-ts transport (it understands close messages). */
   peerIsTs = false;
+  /** True once the peer showed it reads binary frames: messages to it are frames from then on. */
+  peerFrames = false;
   /** Epoch ms of the last message sent or received, for idle eviction. */
   lastActivity = Date.now();
   private readonly inbox = new Mailbox<Message>();
@@ -88,7 +101,7 @@ export class NatsSocket implements Socket {
   private isClosed = false;
   private static readonly dataHeaders: MsgHdrs = (() => {
     const h = natsHeaders();
-    h.set(CONTROL_HEADER, "micro-ts");
+    h.set(CONTROL_HEADER, TS_DATA);
     return h;
   })();
 
@@ -110,6 +123,7 @@ export class NatsSocket implements Socket {
     switch (inbound.kind) {
       case "data":
         if (inbound.peerIsTs) this.peerIsTs = true;
+        if (inbound.peerFrames) this.peerFrames = true;
         this.inbox.push(inbound.message);
         return;
       case "partial":
@@ -140,24 +154,27 @@ export class NatsSocket implements Socket {
   }
 
   /**
-   * Queues `message` for the peer. Messages sent in one tick are published together at its end,
-   * so NATS writes them to the connection in one go; a message NATS refuses then is dropped and
-   * logged (the socket's peer sees it as lost), as with any at-most-once publish.
+   * Queues `message` for the peer: as a binary frame without NATS headers once the peer showed it
+   * reads frames, else as Go's JSON envelope marked with {@link TS_DATA}. Messages sent in one tick
+   * are published together at its end, so NATS writes them to the connection in one go; when NATS
+   * refuses one then, the socket fails with 503.
    */
   async send(message: Message, options: IoOptions = {}): Promise<void> {
     if (options.signal?.aborted) throw MicroError.canceled(ID, `send to ${this.remote}: canceled`);
     if (this.isClosed) throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
     const nc = this.init.nc;
     if (nc.isClosed()) throw MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`);
-    const pieces = splitPayload(encodeMessageEnvelope(message), nc.info?.max_payload ?? 1024 * 1024);
+    const frames = this.peerFrames;
+    const data = frames ? encodeFrame(message) : encodeMessageEnvelope(message);
+    const pieces = splitPayload(data, nc.info?.max_payload ?? 1024 * 1024);
     const reply = this.init.replyTo;
     if (pieces.length === 1) {
-      publishSoon(nc, this, pieces[0] as Uint8Array, NatsSocket.dataHeaders, reply);
+      publishSoon(nc, this, pieces[0] as Uint8Array, frames ? undefined : NatsSocket.dataHeaders, reply);
     } else {
       // Queued back to back: pieces of concurrent sends never interleave.
       for (const [i, piece] of pieces.entries()) {
         const h = natsHeaders();
-        h.set(CONTROL_HEADER, "micro-ts");
+        h.set(CONTROL_HEADER, TS_DATA);
         h.set(CHUNK_HEADER, `${i + 1}/${pieces.length}`);
         publishSoon(nc, this, piece, h, reply);
       }
@@ -212,7 +229,7 @@ export class NatsSocket implements Socket {
 interface Outgoing {
   socket: NatsSocket;
   data: Uint8Array;
-  headers: MsgHdrs;
+  headers: MsgHdrs | undefined;
   reply: string | undefined;
 }
 
@@ -228,7 +245,7 @@ function publishSoon(
   nc: NatsConnection,
   socket: NatsSocket,
   data: Uint8Array,
-  headers: MsgHdrs,
+  headers: MsgHdrs | undefined,
   reply: string | undefined,
 ): void {
   let queue = outgoing.get(nc);
@@ -240,15 +257,16 @@ function publishSoon(
   queue.push({ socket, data, headers, reply });
 }
 
+function publishOptions(m: Outgoing): PublishOptions | undefined {
+  if (m.headers === undefined) return m.reply === undefined ? undefined : { reply: m.reply };
+  return m.reply === undefined ? { headers: m.headers } : { headers: m.headers, reply: m.reply };
+}
+
 function publishQueued(nc: NatsConnection, queue: Outgoing[]): void {
   outgoing.delete(nc);
   for (const m of queue) {
     try {
-      nc.publish(
-        m.socket.sendTo,
-        m.data,
-        m.reply === undefined ? { headers: m.headers } : { headers: m.headers, reply: m.reply },
-      );
+      nc.publish(m.socket.sendTo, m.data, publishOptions(m));
     } catch (err) {
       // The message is lost (the connection closed under us): the socket fails, so its caller
       // hears of it instead of waiting for an answer that cannot come.

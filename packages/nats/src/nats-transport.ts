@@ -46,7 +46,8 @@ const ID = "go.micro.transport";
  * any other address is used as the subject itself. Dialing subscribes to a client inbox and
  * publishes each message to the server subject with the inbox as reply subject; the server keys its
  * sessions by that reply subject and answers by publishing to it. The payload is Go's JSON
- * `transport.Message`: `{"Header":{sorted},"Body":"<base64>"}`.
+ * `transport.Message`: `{"Header":{sorted},"Body":"<base64>"}`. Two micro-ts ends switch to a
+ * binary frame (`frame.ts`) after the first message, negotiated so that Go peers never see one.
  *
  * NATS has no connections, so ends are signalled explicitly (see `closeMessage`, `idleTimeoutMs`).
  * A dead server is detected on the next send (NATS "no responders": the socket fails with 503); a

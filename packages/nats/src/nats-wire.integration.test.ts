@@ -242,16 +242,66 @@ describe("nats transport: Go wire format", { timeout: 30_000 }, () => {
     await listener.close();
   });
 
-  test("a malformed message on a session fails it with 400 instead of crashing", async () => {
+  test("two micro-ts ends switch to binary frames after the first exchange", async () => {
     const listener = await transport.listen(":0");
-    const socket = await transport.dial(listener.address);
-    await socket.send({ header: {}, body: enc.encode("hi") });
-    const it = listener[Symbol.asyncIterator]();
-    const server = (await it.next()).value;
-    await server.recv();
-    raw.publish(listener.address, "{not json", { reply: socket.local });
-    await assert.rejects(server.recv({ timeoutMs: 5_000 }), (e: unknown) => isMicroError(e, 400));
+    const toServer = raw.subscribe(listener.address);
+    const client = createNatsTransport({ address, probeOnDial: false });
+    const socket = await client.dial(listener.address);
+    const toClient = raw.subscribe(socket.local);
+    await raw.flush();
+    const seen = (sub: typeof toServer) => sub[Symbol.asyncIterator]();
+    const up = seen(toServer);
+    const down = seen(toClient);
+
+    await socket.send({ header: { "Micro-Id": "1", ü: "é" }, body: enc.encode("one") });
+    const server = (await listener[Symbol.asyncIterator]().next()).value;
+    assert.deepEqual(await server.recv({ timeoutMs: 5_000 }), {
+      header: { "Micro-Id": "1", ü: "é" },
+      body: enc.encode("one"),
+    });
+    const first = (await up.next()).value as Msg;
+    assert.equal(
+      first.headers?.get("Micro-Transport"),
+      "micro-ts; frames=1",
+      "JSON, marked as frame-capable",
+    );
+    assert.equal(dec.decode(first.data), '{"Header":{"Micro-Id":"1","ü":"é"},"Body":"b25l"}');
+
+    await server.send({ header: { "Micro-Id": "1" }, body: enc.encode("reply") });
+    const reply = await socket.recv({ timeoutMs: 5_000 });
+    assert.equal(dec.decode(reply.body), "reply");
+    const answer = (await down.next()).value as Msg;
+    assert.equal(answer.data[0], 0, "the server answers with a frame");
+    assert.equal(answer.headers, undefined, "a frame needs no NATS header");
+
+    await socket.send({ header: { "Micro-Id": "2" }, body: enc.encode("two") });
+    assert.equal(dec.decode((await server.recv({ timeoutMs: 5_000 })).body), "two");
+    const second = (await up.next()).value as Msg;
+    assert.equal(second.data[0], 0, "the client sends frames once it saw one");
+    assert.equal(second.headers, undefined);
+
+    toServer.unsubscribe();
+    toClient.unsubscribe();
     await socket.close();
     await listener.close();
+    await client.close();
   });
+
+  const malformed: [string, string | Uint8Array][] = [
+    ["malformed JSON", "{not json"],
+    ["a truncated frame", new Uint8Array([0, 1, 0, 0, 0, 9, 0x7b])],
+  ];
+  for (const [what, payload] of malformed) {
+    test(`${what} on a session fails it with 400 instead of crashing`, async () => {
+      const listener = await transport.listen(":0");
+      const socket = await transport.dial(listener.address);
+      await socket.send({ header: {}, body: enc.encode("hi") });
+      const server = (await listener[Symbol.asyncIterator]().next()).value;
+      await server.recv();
+      raw.publish(listener.address, payload, { reply: socket.local });
+      await assert.rejects(server.recv({ timeoutMs: 5_000 }), (e: unknown) => isMicroError(e, 400));
+      await socket.close();
+      await listener.close();
+    });
+  }
 });
