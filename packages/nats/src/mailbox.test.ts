@@ -31,3 +31,22 @@ test("several takers are served in order; end drains then reports done; fail rej
   await assert.rejects(waiting, /gone/);
   await assert.rejects(f.take(), /gone/);
 });
+
+test("iteration yields queued and later items, then ends on end or on failure without throwing", async () => {
+  const m = new Mailbox<number>();
+  m.push(1);
+  setTimeout(() => {
+    m.push(2);
+    m.end();
+  }, 5);
+  const seen: number[] = [];
+  for await (const x of m.iterator()) seen.push(x);
+  assert.deepEqual(seen, [1, 2]);
+
+  const f = new Mailbox<number>();
+  f.push(1);
+  setTimeout(() => f.fail(new Error("gone")), 5);
+  const got: number[] = [];
+  for await (const x of f.iterator()) got.push(x);
+  assert.deepEqual(got, [1], "a failure ends the iteration after the queue");
+});

@@ -38,6 +38,24 @@ export class Mailbox<T> {
     this.finish(error ?? new Error("mailbox failed"));
   }
 
+  /**
+   * An async iterator over the items: `done` once ended or failed (the failure is not thrown;
+   * the owner reports it elsewhere). Cheaper than an async generator around `take`.
+   */
+  iterator(): AsyncIterableIterator<T> {
+    const next = (): Promise<IteratorResult<T>> => {
+      if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });
+      if (this.finished) return Promise.resolve({ value: undefined, done: true });
+      return this.take().catch(() => ({ value: undefined, done: true }));
+    };
+    const it: AsyncIterableIterator<T> = {
+      next,
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
   /** The next item; `done` once ended. Rejects with the failure, or the signal's MicroError. */
   take(options: IoOptions = {}, id = "go.micro.transport", what = "recv"): Promise<IteratorResult<T>> {
     if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });

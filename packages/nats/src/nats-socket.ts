@@ -35,9 +35,10 @@ export type Inbound =
 
 /**
  * Classifies a NATS message arriving for a socket; pieces of a chunked message go through
- * `chunks` (one reassembler per peer) and yield `partial` until the last one.
+ * `chunks` (one reassembler per peer, or a function that finds it, called only for pieces) and
+ * yield `partial` until the last one.
  */
-export function classify(m: Msg, chunks: Reassembler): Inbound {
+export function classify(m: Msg, chunks: Reassembler | (() => Reassembler)): Inbound {
   const h = m.headers;
   if (h && m.data.length === 0 && h.code === 503) return { kind: "no-responders" };
   const control = h?.get(CONTROL_HEADER) ?? "";
@@ -46,7 +47,7 @@ export function classify(m: Msg, chunks: Reassembler): Inbound {
   let data = m.data;
   const chunk = h?.get(CHUNK_HEADER) ?? "";
   if (chunk) {
-    const r = chunks.add(chunk, m.data);
+    const r = (typeof chunks === "function" ? chunks() : chunks).add(chunk, m.data);
     if (r.kind === "partial") return r;
     if (r.kind === "error") return { kind: "malformed", error: r.error };
     data = r.data;
@@ -188,17 +189,9 @@ export class NatsSocket implements Socket {
     return r.value;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (;;) {
-      let r: IteratorResult<Message>;
-      try {
-        r = await this.inbox.take();
-      } catch {
-        return; // a failed connection ends the iteration; `closed` carries the error
-      }
-      if (r.done) return;
-      yield r.value;
-    }
+  /** Yields messages until the socket ends; a failure ends it too (`closed` carries the error). */
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return this.inbox.iterator();
   }
 
   async close(): Promise<void> {

@@ -228,13 +228,8 @@ class NatsListener implements Listener {
   private onMessage(m: Msg): void {
     const reply = m.reply;
     if (!reply) return; // nobody to answer: not a transport message
-    let chunks = this.chunks.get(reply);
-    if (!chunks) {
-      chunks = new Reassembler();
-      this.chunks.set(reply, chunks);
-    }
-    const inbound = classify(m, chunks);
-    if (inbound.kind !== "partial") this.chunks.delete(reply);
+    const inbound = classify(m, () => this.reassembler(reply));
+    if (inbound.kind !== "partial" && this.chunks.size > 0) this.chunks.delete(reply);
     const existing = this.sessions.get(reply);
     if (existing) {
       existing.deliver(inbound);
@@ -261,6 +256,16 @@ class NatsListener implements Listener {
     this.sessions.set(reply, socket);
     socket.deliver(inbound);
     this.incoming.push(socket);
+  }
+
+  /** The reassembler of the chunked message `reply` is sending (made on its first piece). */
+  private reassembler(reply: string): Reassembler {
+    let chunks = this.chunks.get(reply);
+    if (!chunks) {
+      chunks = new Reassembler();
+      this.chunks.set(reply, chunks);
+    }
+    return chunks;
   }
 
   private refuse(reply: string): void {
