@@ -87,20 +87,23 @@ export function runClient<Req>(create: (ctx: ClientContext) => Promise<ClientDri
   ): Promise<RoundResult> {
     if (!d.publish || !d.makeMessage) throw new Error("this stack cannot publish");
     const msg = d.makeMessage(job.payloadBytes);
-    const pending: Promise<unknown>[] = [];
     let count = 0;
     let errors = 0;
     let firstError: string | undefined;
-    const settle = async (): Promise<void> => {
-      const results = await Promise.allSettled(pending);
-      pending.length = 0;
-      for (const r of results) {
-        if (r.status === "rejected") {
-          errors++;
-          firstError ??= errorText(r.reason);
-        }
-      }
+    // An asynchronous publish is followed with one `then`, as a caller that does not await each
+    // publish would do to hear of failures; at most 64 are in flight.
+    let inFlight = 0;
+    let drained: (() => void) | undefined;
+    const settled = (): void => {
+      if (--inFlight === 0) drained?.();
     };
+    const failed = (err: unknown): void => {
+      errors++;
+      firstError ??= errorText(err);
+      settled();
+    };
+    const settle = (): Promise<void> | undefined =>
+      inFlight === 0 ? undefined : new Promise<void>((resolve) => (drained = resolve));
     const cpu0 = cpuMicros();
     const t0 = hrtime.bigint();
     const deadline = t0 + BigInt(job.durationMs) * 1_000_000n;
@@ -123,14 +126,17 @@ export function runClient<Req>(create: (ctx: ClientContext) => Promise<ClientDri
       }
       try {
         const r = d.publish(msg);
-        if (r) pending.push(r);
+        if (r) {
+          inFlight++;
+          r.then(settled, failed);
+        }
       } catch (err) {
         errors++;
         firstError ??= errorText(err);
       }
       published++;
       count++;
-      if (pending.length >= 64) await settle();
+      if (inFlight >= 64) await settle();
       // Let IPC progress messages and socket writes through.
       if ((count & 255) === 0) await nextTick();
     }

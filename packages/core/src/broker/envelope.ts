@@ -1,5 +1,6 @@
 import { MicroError } from "../errors/micro-error.js";
 import { goJson } from "../internal/go-json.js";
+import { utf8Text } from "../internal/utf8.js";
 
 /** Headers and body: what Go Micro's `broker.Message` and `transport.Message` hold. */
 export interface EnvelopeMessage {
@@ -38,10 +39,7 @@ export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
  * Throws MicroError 400 for anything else.
  */
 export function decodeMessageEnvelope(data: Uint8Array | string): EnvelopeMessage {
-  const text =
-    typeof data === "string"
-      ? data
-      : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+  const text = typeof data === "string" ? data : utf8Text(data);
   const canonical = decodeCanonical(text);
   if (canonical !== undefined) return canonical;
   let v: unknown;

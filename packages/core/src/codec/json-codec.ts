@@ -1,5 +1,6 @@
 import { MicroError } from "../errors/micro-error.js";
 import { goJson } from "../internal/go-json.js";
+import { utf8Text } from "../internal/utf8.js";
 import type { Codec } from "./codec.js";
 
 /** Options for {@link createJsonCodec}. */
@@ -51,7 +52,7 @@ export function createJsonCodec(options: JsonCodecOptions = {}): Codec {
     unmarshal(data) {
       if (data.byteLength === 0) return {};
       if (!isUtf8(data)) throw MicroError.badRequest("go.micro.codec", "json: body is not valid UTF-8");
-      const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+      const text = utf8Text(data);
       if (isBlank(text)) return {};
       try {
         return JSON.parse(text) as unknown;
