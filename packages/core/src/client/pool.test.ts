@@ -14,13 +14,20 @@ const dec = new TextDecoder();
 
 /**
  * A hand-written mucp peer: it collects requests per connection and answers only when the test
- * says so, in any order, so the client's matching of replies to calls is what is tested.
+ * says so, in any order, so the client's matching of replies to calls is what is tested. As
+ * `micro-ts` it announces `Micro-Multiplex` on a connection's first reply; as `go` it behaves as
+ * Go Micro ≥ 4.10 over HTTP: every reply repeats the connection's first `Micro-Id`.
  */
 class ScriptedServer {
   readonly conns: Socket[] = [];
   readonly requests: { socket: Socket; message: Message }[] = [];
   private waiters: (() => void)[] = [];
-  constructor(readonly listener: Listener) {
+  private readonly firstId = new Map<Socket, string>();
+  private readonly announced = new Set<Socket>();
+  constructor(
+    readonly listener: Listener,
+    readonly kind: "micro-ts" | "go" = "micro-ts",
+  ) {
     void this.accept();
   }
   private async accept() {
@@ -41,15 +48,31 @@ class ScriptedServer {
   async answer(i: number, header: Record<string, string> = {}): Promise<void> {
     const { socket, message } = this.requests[i] as { socket: Socket; message: Message };
     const name = (JSON.parse(dec.decode(message.body)) as { name: string }).name;
+    let id = message.header[Header.Id] as string;
+    const extra: Record<string, string> = {};
+    if (this.kind === "go") {
+      if (!this.firstId.has(socket)) this.firstId.set(socket, id);
+      id = this.firstId.get(socket) as string;
+    } else if (!this.announced.has(socket)) {
+      this.announced.add(socket);
+      extra[Header.Multiplex] = "1";
+    }
     await socket.send({
-      header: {
-        [Header.Id]: message.header[Header.Id] as string,
-        "Content-Type": "application/json",
-        ...header,
-      },
+      header: { [Header.Id]: id, "Content-Type": "application/json", ...extra, ...header },
       body: enc.encode(JSON.stringify({ echo: name })),
     });
   }
+}
+
+async function startScripted(kind: ScriptedServer["kind"]) {
+  const transport = createMemoryTransport();
+  return { transport, server: new ScriptedServer(await transport.listen(":0"), kind) };
+}
+
+async function stopScripted(transport: Transport, server: ScriptedServer, client: Client | undefined) {
+  await client?.close();
+  await server.listener.close();
+  await transport.close();
 }
 
 describe("connection pool: unary calls share connections", () => {
@@ -58,23 +81,18 @@ describe("connection pool: unary calls share connections", () => {
   let client: Client;
 
   beforeEach(async () => {
-    transport = createMemoryTransport();
-    server = new ScriptedServer(await transport.listen(":0"));
+    ({ transport, server } = await startScripted("micro-ts"));
   });
-  afterEach(async () => {
-    await client?.close();
-    await server.listener.close();
-    await transport.close();
-  });
+  afterEach(() => stopScripted(transport, server, client));
 
   const make = (pool?: { callsPerConnection?: number; size?: number }) =>
     createClient({ transport, registry: createMemoryRegistry(), logger: silentLogger, pool, retries: 0 });
-  const call = (name: string, timeoutMs = 5_000, signal?: AbortSignal) =>
+  const call = (name: string, timeoutMs = 5_000, signal?: AbortSignal, metadata?: Record<string, string>) =>
     client.call<{ echo: string }>(
       "s",
       "S.Echo",
       { name },
-      { address: server.listener.address, timeoutMs, signal },
+      { address: server.listener.address, timeoutMs, signal, metadata },
     );
   /** One more call, answered at once; the server then holds `conns` connections from the client. */
   const roundTrip = async (name: string, conns: number) => {
@@ -88,35 +106,38 @@ describe("connection pool: unary calls share connections", () => {
 
   test("concurrent calls go over one connection and get their own replies, whatever the order", async () => {
     client = make();
+    await roundTrip("first", 1); // the server's first reply says it multiplexes
     const calls = ["a", "b", "c", "d"].map((n) => call(n));
-    await server.waitFor(4);
+    await server.waitFor(5);
     assert.equal(server.conns.length, 1);
-    const ids = new Set(server.requests.map((r) => r.message.header[Header.Id]));
+    const ids = new Set(server.requests.slice(1).map((r) => r.message.header[Header.Id]));
     assert.equal(ids.size, 4, "every request carries its own Micro-Id");
-    for (const i of [2, 0, 3, 1]) await server.answer(i);
+    for (const i of [3, 1, 4, 2]) await server.answer(i);
     assert.deepEqual(
       (await Promise.all(calls)).map((r) => r.echo),
       ["a", "b", "c", "d"],
     );
   });
 
-  test("a call that timed out leaves the connection working; its late reply is dropped", async () => {
+  test("a call that timed out leaves a multiplexed connection working; its late reply is dropped", async () => {
     client = make();
+    await roundTrip("first", 1);
     const slow = call("slow", 50);
-    await server.waitFor(1);
+    await server.waitFor(2);
     await assert.rejects(slow, (e: unknown) => e instanceof MicroError && e.code === 408);
     const next = call("next");
-    await server.waitFor(2);
-    await server.answer(0); // the late reply: nobody waits for it
-    await server.answer(1);
+    await server.waitFor(3);
+    await server.answer(1); // the late reply: nobody waits for it
+    await server.answer(2);
     assert.equal((await next).echo, "next");
     assert.equal(server.conns.length, 1);
   });
 
   test("a lost connection fails every call on it with 503, and the next call dials again", async () => {
     client = make();
+    await roundTrip("first", 1);
     const calls = [call("x"), call("y")];
-    await server.waitFor(2);
+    await server.waitFor(3);
     await server.conns[0]?.close();
     for (const c of calls) await assert.rejects(c, (e: unknown) => e instanceof MicroError && e.code === 503);
     await roundTrip("z", 2);
@@ -147,13 +168,14 @@ describe("connection pool: unary calls share connections", () => {
 
   test("a caller's abort rejects its own call only", async () => {
     client = make();
+    await roundTrip("first", 1);
     const ac = new AbortController();
     const aborted = call("a", 5_000, ac.signal);
     const other = call("b");
-    await server.waitFor(2);
+    await server.waitFor(3);
     ac.abort();
     await assert.rejects(aborted, (e: unknown) => e instanceof MicroError && e.code === 499);
-    await server.answer(1);
+    await server.answer(2);
     assert.equal((await other).echo, "b");
     // The connection took no new calls after the abort and closes now that it is idle, so the
     // server learns that a call on it was canceled.
@@ -173,15 +195,92 @@ describe("connection pool: unary calls share connections", () => {
 
   test("an error reply reaches its own call", async () => {
     client = make();
+    await roundTrip("first", 1);
     const failing = call("bad");
     const fine = call("good");
-    await server.waitFor(2);
-    await server.answer(0, { [Header.Error]: String(MicroError.badRequest("s", "no")) });
-    await server.answer(1);
+    await server.waitFor(3);
+    await server.answer(1, { [Header.Error]: String(MicroError.badRequest("s", "no")) });
+    await server.answer(2);
     await assert.rejects(
       failing,
       (e: unknown) => e instanceof MicroError && e.code === 400 && e.detail === "no",
     );
     assert.equal((await fine).echo, "good");
+  });
+  test("until the server shows it multiplexes, a connection carries one call at a time", async () => {
+    client = make();
+    const calls = ["a", "b", "c"].map((n) => call(n));
+    await server.waitFor(3);
+    assert.equal(server.conns.length, 3, "one connection per call before the first reply");
+    for (let i = 0; i < 3; i++) await server.answer(i);
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.echo),
+      ["a", "b", "c"],
+    );
+    // Each first reply carried Micro-Multiplex: new calls now share the first connection.
+    const more = ["d", "e", "f", "g"].map((n) => call(n));
+    await server.waitFor(7);
+    assert.equal(server.conns.length, 3);
+    assert.ok(server.requests.slice(3).every((r) => r.socket === server.conns[0]));
+    for (let i = 3; i < 7; i++) await server.answer(i);
+    assert.equal((await Promise.all(more)).length, 4);
+  });
+
+  test("metadata cannot fake Micro-Multiplex (a Go HTTP server echoes request headers)", async () => {
+    client = make();
+    const pending = call("a", 5_000, undefined, { "micro-multiplex": "1", other: "kept" });
+    await server.waitFor(1);
+    const sent = Object.keys(server.requests[0]?.message.header ?? {}).map((k) => k.toLowerCase());
+    assert.ok(!sent.includes("micro-multiplex"));
+    assert.ok(sent.includes("other"));
+    await server.answer(0);
+    await pending;
+  });
+});
+
+describe("connection pool: Go Micro servers (one call per connection)", () => {
+  let transport: Transport;
+  let server: ScriptedServer;
+  let client: Client;
+
+  beforeEach(async () => {
+    ({ transport, server } = await startScripted("go"));
+  });
+  afterEach(() => stopScripted(transport, server, client));
+
+  const call = (name: string, timeoutMs = 5_000) =>
+    client.call<{ echo: string }>("s", "S.Echo", { name }, { address: server.listener.address, timeoutMs });
+
+  test("replies that repeat the connection's first Micro-Id still reach their call", async () => {
+    client = createClient({ transport, registry: createMemoryRegistry(), logger: silentLogger, retries: 0 });
+    for (const name of ["a", "b", "c"]) {
+      const pending = call(name);
+      await server.waitFor(server.requests.length + 1);
+      await server.answer(server.requests.length - 1);
+      assert.equal((await pending).echo, name);
+    }
+    assert.equal(server.conns.length, 1, "sequential calls reuse the connection");
+    const both = [call("x"), call("y")];
+    await server.waitFor(5);
+    assert.equal(server.conns.length, 2, "concurrent calls never share a connection");
+    await server.answer(4);
+    await server.answer(3);
+    assert.deepEqual(
+      (await Promise.all(both)).map((r) => r.echo),
+      ["x", "y"],
+    );
+  });
+
+  test("a call that times out closes its connection, so its late reply cannot reach the next call", async () => {
+    client = createClient({ transport, registry: createMemoryRegistry(), logger: silentLogger, retries: 0 });
+    const slow = call("slow", 50);
+    await server.waitFor(1);
+    await assert.rejects(slow, (e: unknown) => e instanceof MicroError && e.code === 408);
+    await server.conns[0]?.closed;
+    const next = call("next");
+    await server.waitFor(2);
+    assert.equal(server.conns.length, 2);
+    await server.answer(1);
+    assert.equal((await next).echo, "next");
   });
 });

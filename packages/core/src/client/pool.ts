@@ -9,8 +9,10 @@ export interface PoolOptions {
   /** Connections kept per address. Default 100 (Go Micro's `DefaultPoolSize`). */
   size?: number | undefined;
   /**
-   * Unary calls one connection carries at once before another connection is opened. Default 128.
-   * `1` gives Go Micro's client behaviour: one call per connection at a time.
+   * Unary calls one connection carries at once before another connection is opened, once the
+   * server has shown it serves concurrent requests apart (a micro-ts server's first reply carries
+   * `Micro-Multiplex`). Until then, and always with Go Micro servers, a connection carries one call
+   * at a time, as Go Micro's client does. Default 128; `1` never multiplexes.
    */
   callsPerConnection?: number | undefined;
   /** Age in milliseconds after which a connection takes no new calls and closes once idle. Default 60 000. */
@@ -29,13 +31,22 @@ interface Pending {
 }
 
 /**
- * One connection shared by many unary calls. Requests go out as they come; replies are matched
- * to their calls by `Micro-Id`, which every mucp server echoes (Go Micro's server multiplexes
- * requests on one connection by that header in the same way). A reply nobody waits for any more
- * (its call timed out) is dropped.
+ * One connection, shared by many unary calls once the server has shown it can take them.
+ *
+ * - **Multiplexed** (after a reply with `Micro-Multiplex`, from a micro-ts server): requests go
+ *   out as they come; replies are matched to their calls by `Micro-Id`. A reply nobody waits for
+ *   any more (its call timed out) is dropped.
+ * - **One call at a time** (before that, and with Go Micro servers): Go Micro ≥ 4.10 looks the id
+ *   up under `Micro-ID`, which its HTTP transport never delivers, so it cannot tell concurrent
+ *   requests apart, and its HTTP replies repeat the connection's first `Micro-Id`. The reply
+ *   belongs to the one call in flight whatever its id; a call that gives up closes the
+ *   connection, so a late reply can never reach the next call. This is Go Micro's client's
+ *   behaviour.
  */
 export class SharedConnection {
   readonly pending = new Map<string, Pending>();
+  /** True once the server showed it serves concurrent requests apart (and `maxCalls` > 1). */
+  multiplexed = false;
   readonly created = Date.now();
   /** Calls handed this connection that have not sent their request yet. */
   reserved = 0;
@@ -46,8 +57,15 @@ export class SharedConnection {
   constructor(
     readonly socket: Socket,
     private readonly onDead: (conn: SharedConnection) => void,
+    /** Calls carried at once once multiplexed (`callsPerConnection`). */
+    private readonly maxCalls = 1,
   ) {
     void this.read();
+  }
+
+  /** Calls this connection carries at once now. */
+  get capacity(): number {
+    return this.multiplexed ? this.maxCalls : 1;
   }
 
   /**
@@ -83,6 +101,8 @@ export class SharedConnection {
     if (this.pending.get(id) !== p) return;
     this.settle(id, p);
     p.reject(tagPhase(reason, "response"));
+    // One call at a time: its late reply would be taken for the next call's, so close.
+    if (!this.multiplexed) this.retiring = true;
     this.closeIfRetired();
   }
 
@@ -116,15 +136,30 @@ export class SharedConnection {
   }
 
   private dispatch(msg: Message): void {
-    const id = msg.header[Header.Id] ?? getHeader(msg.header, Header.Id);
-    if (id === undefined) {
-      // Only a lone call can own a reply without an id (a Go server's codec error, say).
+    const header = msg.header;
+    if (!this.multiplexed && this.maxCalls > 1 && header[Header.Multiplex] !== undefined) {
+      this.multiplexed = true;
+    }
+    const id = header[Header.Id] ?? getHeader(header, Header.Id);
+    const p = id === undefined ? undefined : this.pending.get(id);
+    if (p !== undefined) {
+      this.settle(id as string, p);
+      p.resolve(msg);
+      this.closeIfRetired();
+      return;
+    }
+    if (id === undefined || !this.multiplexed) {
+      // The lone call owns a reply without an id (a Go server's codec error, say), and any reply
+      // of a connection that carries one call at a time (Go repeats the first request's id).
       const [only] = this.pending;
       if (this.pending.size === 1 && only) {
         this.settle(only[0], only[1]);
         only[1].resolve(msg);
+        this.closeIfRetired();
         return;
       }
+    }
+    if (id === undefined) {
       const text = getHeader(msg.header, Header.Error);
       this.fail(
         MicroError.internalServerError(
@@ -134,11 +169,7 @@ export class SharedConnection {
       );
       return;
     }
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.settle(id, p);
-    p.resolve(msg);
-    this.closeIfRetired();
+    // Otherwise: a late reply to a call that gave up; dropped.
   }
 
   /** The connection is gone: every pending call fails with `why` (phase `response`: maybe delivered). */
@@ -223,7 +254,7 @@ export class ConnectionPool {
         }
         if (c.retiring) continue;
         const load = c.load;
-        if (load < this.perConnection) {
+        if (load < c.capacity) {
           c.reserved++;
           return c;
         }
@@ -272,7 +303,7 @@ export class ConnectionPool {
       timeoutMs: left === undefined ? this.dialTimeoutMs : Math.min(left, this.dialTimeoutMs),
       signal: scope.parents.length > 0 ? scope.signal : undefined,
     });
-    const conn = new SharedConnection(socket, (c) => this.remove(address, c));
+    const conn = new SharedConnection(socket, (c) => this.remove(address, c), this.perConnection);
     if (this.closedAll) {
       conn.fail(MicroError.serviceUnavailable(ID, "client closed"));
       throw MicroError.serviceUnavailable(ID, "client closed");

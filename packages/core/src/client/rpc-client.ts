@@ -156,7 +156,7 @@ export function createClient(options: ClientOptions): Client {
     },
     requestHeader(request, metadata, id, deadline) {
       const header: Record<string, string> = {};
-      for (const k in metadata) if (k !== Header.Topic) header[k] = metadata[k] as string;
+      for (const k in metadata) if (!isServerOnly(k)) header[k] = metadata[k] as string;
       header[Header.ContentType] = request.contentType;
       header[Header.Accept] = request.contentType;
       header[Header.Id] = id;
@@ -379,4 +379,13 @@ function isIdempotent(services: readonly Service[] | undefined, endpoint: string
     for (const e of s.endpoints) if (e.name === endpoint && e.metadata?.idempotent === "true") return true;
   }
   return false;
+}
+
+/**
+ * Metadata keys never sent as request headers: `Micro-Topic` marks events, and `Micro-Multiplex`
+ * is the server's to send (a Go HTTP server echoes request headers, which would fake it).
+ */
+function isServerOnly(key: string): boolean {
+  if (key === Header.Topic) return true;
+  return key.length === Header.Multiplex.length && key.toLowerCase() === "micro-multiplex";
 }

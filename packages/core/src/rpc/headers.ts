@@ -23,6 +23,12 @@ export const Header = {
   Accept: "Accept",
   /** Remaining deadline in decimal nanoseconds. */
   Timeout: "Timeout",
+  /**
+   * Set (to `1`) by a micro-ts server on the first reply of each connection: it serves concurrent
+   * requests of one connection apart by `Micro-Id` and echoes each id. Clients never send it
+   * (Go Micro's HTTP transport copies request headers into its replies).
+   */
+  Multiplex: "Micro-Multiplex",
 } as const;
 
 /** The `Micro-Error` value that ends a stream, in either direction. */

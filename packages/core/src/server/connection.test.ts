@@ -10,18 +10,19 @@ import { Inflight } from "./inflight.js";
 import type { RequestContext } from "./request-context.js";
 import { Router } from "./router.js";
 
-test("a request that arrives as the server stops gets a 503 at once and leaves nothing behind", async () => {
+/** A Connection serving one memory-transport socket for a `Greeter.Hello` handler. */
+async function serveGreeter(stopped: boolean) {
   const transport = createMemoryTransport();
   const listener = await transport.listen(":0");
   const client = await transport.dial(listener.address);
   const accepted = await listener[Symbol.asyncIterator]().next();
   const router = new Router({});
-  let ran = false;
+  const state = { ran: false };
   router.add(
     createHandler(
       {
         async hello() {
-          ran = true;
+          state.ran = true;
           return {};
         },
       },
@@ -37,28 +38,51 @@ test("a request that arrives as the server stops gets a 503 at once and leaves n
     maxInFlight: 0,
     maxInFlightExempt: undefined,
     draining: false,
-    stopped: true,
+    stopped,
     handleEvent: async () => {},
   };
   const serving = new Connection(accepted.value, host).serve();
-  await client.send({
-    header: {
-      [Header.Id]: "1",
-      [Header.Service]: "greeter",
-      [Header.Endpoint]: "Greeter.Hello",
-      [Header.ContentType]: "application/json",
-    },
-    body: new TextEncoder().encode("{}"),
-  });
+  const hello = (id: string) =>
+    client.send({
+      header: {
+        [Header.Id]: id,
+        [Header.Service]: "greeter",
+        [Header.Endpoint]: "Greeter.Hello",
+        [Header.ContentType]: "application/json",
+      },
+      body: new TextEncoder().encode("{}"),
+    });
+  const done = async () => {
+    await client.close();
+    await serving;
+    await listener.close();
+  };
+  return { client, host, state, hello, done };
+}
+
+test("a request that arrives as the server stops gets a 503 at once and leaves nothing behind", async () => {
+  const { client, host, state, hello, done } = await serveGreeter(true);
+  await hello("1");
   const reply = await client.recv({ timeoutMs: 2_000 });
   assert.equal(reply.header[Header.Id], "1");
   const err = MicroError.parse(reply.header[Header.Error] ?? "");
   assert.equal(err.code, 503);
   assert.match(err.detail, /server stopped/);
-  assert.equal(ran, false, "the handler never runs");
+  assert.equal(state.ran, false, "the handler never runs");
   assert.equal(host.inflight.count, 0);
   assert.equal(host.active.size, 0);
-  await client.close();
-  await serving;
-  await listener.close();
+  await done();
+});
+
+test("the first reply of a connection, and only it, says the connection is multiplexed", async () => {
+  const { client, hello, done } = await serveGreeter(false);
+  await hello("1");
+  const first = await client.recv({ timeoutMs: 2_000 });
+  assert.equal(first.header[Header.Id], "1");
+  assert.equal(first.header[Header.Multiplex], "1");
+  await hello("2");
+  const second = await client.recv({ timeoutMs: 2_000 });
+  assert.equal(second.header[Header.Id], "2");
+  assert.equal(second.header[Header.Multiplex], undefined);
+  await done();
 });

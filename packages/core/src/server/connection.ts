@@ -49,6 +49,8 @@ export class Connection {
   private readonly streams = new Map<string, InboundStream>();
   /** Contexts of this connection's requests: they end when the caller goes away. */
   private readonly conn = new Set<RequestContext>();
+  /** True once a reply told the client this connection is multiplexed ({@link Header.Multiplex}). */
+  private announced = false;
 
   constructor(
     private readonly socket: Socket,
@@ -133,8 +135,15 @@ export class Connection {
     return ctx;
   }
 
-  /** The reply header: the request's `Micro-Id` and the extra entries. */
+  /**
+   * The reply header: the request's `Micro-Id` and the extra entries; the first reply of the
+   * connection also tells the client it may send concurrent requests (`Micro-Multiplex`).
+   */
   private replyHeader(id: string | undefined, extra: Record<string, string>): Record<string, string> {
+    if (!this.announced) {
+      this.announced = true;
+      extra[Header.Multiplex] = "1";
+    }
     if (id === undefined) return extra;
     const out: Record<string, string> = { [Header.Id]: id };
     return Object.assign(out, extra);
