@@ -146,7 +146,17 @@ export const STACKS: StackDef[] = [
     client: "stacks/go-micro/client.ts",
     args: {},
     unavailable: async () => goMicroUnavailable(),
-    note: "Go Micro v6 default stack (HTTP transport, JSON), external binaries.",
+    note: "Go Micro default stack (HTTP transport, JSON), external binaries.",
+  },
+  {
+    id: "go-micro-nats",
+    family: "peer",
+    role: "rpc",
+    server: "stacks/go-micro/server.ts",
+    client: "stacks/go-micro/client.ts",
+    args: { transport: "nats" },
+    unavailable: async () => goMicroUnavailable(),
+    note: "Go Micro on its NATS transport (shared nats-server), JSON, external binaries.",
   },
   {
     id: "raw-nats",
