@@ -68,9 +68,9 @@ export function parseConfig(argv: string[]): Config {
   return {
     mode,
     only: values.only ?? [],
-    warmupMs: num(values["warmup-ms"], full ? 1_000 : 500),
+    warmupMs: num(values["warmup-ms"], full ? 700 : 500),
     rounds: num(values.rounds, full ? 5 : 3),
-    roundMs: num(values["round-ms"], full ? 1_000 : 700),
+    roundMs: num(values["round-ms"], full ? 800 : 700),
     concurrencies: [1, 64],
     payloads: full ? [16, 1024, 65536] : [1024],
     perStream: 1_000,

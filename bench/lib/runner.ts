@@ -293,7 +293,7 @@ export async function runPubsub(stack: StackDef, cfg: Config): Promise<Row[]> {
         (durationMs) => ({
           kind: "publish",
           payloadBytes: cfg.pubsubPayload,
-          window: cfg.pubsubWindow,
+          window: stack.pubsubWindow ?? cfg.pubsubWindow,
           durationMs,
           maxCount: cfg.maxCount,
         }),

@@ -20,6 +20,11 @@ export interface StackDef {
   /** Capabilities: server stream, extra connections (memory per connection). */
   stream?: boolean | undefined;
   connections?: boolean | undefined;
+  /**
+   * Most messages a pub/sub publisher runs ahead of its subscribers (default: the mode's
+   * `pubsubWindow`). A slow broker gets a smaller one, so that each round's backlog drains quickly.
+   */
+  pubsubWindow?: number | undefined;
   /** Resolves with the reason the stack cannot run here, or undefined. */
   unavailable?: (() => Promise<string | undefined>) | undefined;
   /** One line shown under the tables. */
@@ -179,6 +184,7 @@ export const STACKS: StackDef[] = [
     family: "micro-ts",
     role: "pubsub",
     ...broker("http"),
+    pubsubWindow: 2_000,
     note: "@microts/http createHttpBroker (Go Micro's default broker: HTTP POST per delivery).",
   },
   {
