@@ -157,13 +157,20 @@ describe("connection pool: unary calls share connections", () => {
     await roundTrip("d", 3);
   });
 
-  test("at `size` connections, calls share the least loaded one instead of dialling more", async () => {
+  test("at `size` connections, calls share the least loaded multiplexed one instead of dialling more", async () => {
     client = make({ callsPerConnection: 1, size: 2 });
-    const calls = ["a", "b", "c", "d"].map((n) => call(n));
-    await server.waitFor(4);
+    const first = ["a", "b"].map((n) => call(n));
+    await server.waitFor(2);
+    for (let i = 0; i < 2; i++) await server.answer(i); // both connections hear Micro-Multiplex
+    await Promise.all(first);
+    const calls = ["c", "d", "e", "f"].map((n) => call(n));
+    await server.waitFor(6);
     assert.equal(server.conns.length, 2);
-    for (let i = 0; i < 4; i++) await server.answer(i);
-    assert.equal((await Promise.all(calls)).length, 4);
+    for (let i = 2; i < 6; i++) await server.answer(i);
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.echo),
+      ["c", "d", "e", "f"],
+    );
   });
 
   test("a caller's abort rejects its own call only", async () => {
@@ -268,6 +275,24 @@ describe("connection pool: Go Micro servers (one call per connection)", () => {
     assert.deepEqual(
       (await Promise.all(both)).map((r) => r.echo),
       ["x", "y"],
+    );
+  });
+
+  test("beyond `size`, concurrent calls still get connections of their own", async () => {
+    client = createClient({
+      transport,
+      registry: createMemoryRegistry(),
+      logger: silentLogger,
+      retries: 0,
+      pool: { size: 2 },
+    });
+    const calls = ["a", "b", "c"].map((n) => call(n));
+    await server.waitFor(3);
+    assert.equal(server.conns.length, 3, "Go Micro's server cannot share them");
+    for (let i = 0; i < 3; i++) await server.answer(i);
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.echo),
+      ["a", "b", "c"],
     );
   });
 

@@ -6,7 +6,11 @@ import { tagPhase } from "./phase.js";
 
 /** Options for {@link ConnectionPool}. */
 export interface PoolOptions {
-  /** Connections kept per address. Default 100 (Go Micro's `DefaultPoolSize`). */
+  /**
+   * Connections per address to a multiplexing server, after which calls share the least loaded
+   * one beyond `callsPerConnection`. Default 100 (Go Micro's `DefaultPoolSize`). Servers that take
+   * one call at a time (Go Micro's) get a connection per concurrent call, as from Go's client.
+   */
   size?: number | undefined;
   /**
    * Unary calls one connection carries at once before another connection is opened, once the
@@ -45,7 +49,7 @@ interface Pending {
  */
 export class SharedConnection {
   readonly pending = new Map<string, Pending>();
-  /** True once the server showed it serves concurrent requests apart (and `maxCalls` > 1). */
+  /** True once the server showed it serves concurrent requests apart (`Micro-Multiplex`). */
   multiplexed = false;
   readonly created = Date.now();
   /** Calls handed this connection that have not sent their request yet. */
@@ -137,9 +141,7 @@ export class SharedConnection {
 
   private dispatch(msg: Message): void {
     const header = msg.header;
-    if (!this.multiplexed && this.maxCalls > 1 && header[Header.Multiplex] !== undefined) {
-      this.multiplexed = true;
-    }
+    if (!this.multiplexed && header[Header.Multiplex] !== undefined) this.multiplexed = true;
     const id = header[Header.Id] ?? getHeader(header, Header.Id);
     const p = id === undefined ? undefined : this.pending.get(id);
     if (p !== undefined) {
@@ -215,8 +217,9 @@ function noop(): void {}
 /**
  * The client's connections, per address, shared by unary calls ({@link SharedConnection}). A call
  * takes the first connection with room; a new one is dialled (one dial at a time per address)
- * when all are full, up to `size`, after which calls spread over the least loaded. Streams do not
- * use the pool: each has a connection of its own, as in Go Micro.
+ * when all are full, up to `size`, after which calls spread over the least loaded multiplexed
+ * one (a server that takes one call at a time gets more connections instead). Streams do not use
+ * the pool: each has a connection of its own, as in Go Micro.
  */
 export class ConnectionPool {
   private readonly conns = new Map<string, SharedConnection[]>();
@@ -258,7 +261,8 @@ export class ConnectionPool {
           c.reserved++;
           return c;
         }
-        if (least === undefined || load < least.load) least = c;
+        // Only a server that tells requests apart may get more calls than the capacity.
+        if (c.multiplexed && (least === undefined || load < least.load)) least = c;
       }
     }
     const live = list === undefined ? 0 : list.filter((c) => !c.retiring).length;
