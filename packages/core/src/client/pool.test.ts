@@ -69,6 +69,16 @@ async function startScripted(kind: ScriptedServer["kind"]) {
   return { transport, server: new ScriptedServer(await transport.listen(":0"), kind) };
 }
 
+function makeClient(transport: Transport, pool?: { callsPerConnection?: number; size?: number }): Client {
+  return createClient({
+    transport,
+    registry: createMemoryRegistry(),
+    logger: silentLogger,
+    pool,
+    retries: 0,
+  });
+}
+
 async function stopScripted(transport: Transport, server: ScriptedServer, client: Client | undefined) {
   await client?.close();
   await server.listener.close();
@@ -85,8 +95,7 @@ describe("connection pool: unary calls share connections", () => {
   });
   afterEach(() => stopScripted(transport, server, client));
 
-  const make = (pool?: { callsPerConnection?: number; size?: number }) =>
-    createClient({ transport, registry: createMemoryRegistry(), logger: silentLogger, pool, retries: 0 });
+  const make = (pool?: { callsPerConnection?: number; size?: number }) => makeClient(transport, pool);
   const call = (name: string, timeoutMs = 5_000, signal?: AbortSignal, metadata?: Record<string, string>) =>
     client.call<{ echo: string }>(
       "s",
@@ -259,7 +268,7 @@ describe("connection pool: Go Micro servers (one call per connection)", () => {
     client.call<{ echo: string }>("s", "S.Echo", { name }, { address: server.listener.address, timeoutMs });
 
   test("replies that repeat the connection's first Micro-Id still reach their call", async () => {
-    client = createClient({ transport, registry: createMemoryRegistry(), logger: silentLogger, retries: 0 });
+    client = makeClient(transport);
     for (const name of ["a", "b", "c"]) {
       const pending = call(name);
       await server.waitFor(server.requests.length + 1);
@@ -279,13 +288,7 @@ describe("connection pool: Go Micro servers (one call per connection)", () => {
   });
 
   test("beyond `size`, concurrent calls still get connections of their own", async () => {
-    client = createClient({
-      transport,
-      registry: createMemoryRegistry(),
-      logger: silentLogger,
-      retries: 0,
-      pool: { size: 2 },
-    });
+    client = makeClient(transport, { size: 2 });
     const calls = ["a", "b", "c"].map((n) => call(n));
     await server.waitFor(3);
     assert.equal(server.conns.length, 3, "Go Micro's server cannot share them");
@@ -297,7 +300,7 @@ describe("connection pool: Go Micro servers (one call per connection)", () => {
   });
 
   test("a call that times out closes its connection, so its late reply cannot reach the next call", async () => {
-    client = createClient({ transport, registry: createMemoryRegistry(), logger: silentLogger, retries: 0 });
+    client = makeClient(transport);
     const slow = call("slow", 50);
     await server.waitFor(1);
     await assert.rejects(slow, (e: unknown) => e instanceof MicroError && e.code === 408);
