@@ -60,7 +60,7 @@ describe("binary frame", () => {
       );
   });
 
-  test("the body of a decoded frame is a view, the header is copied out", () => {
+  test("the body of a decoded frame is a view of the frame, not a copy", () => {
     const f = encodeFrame({ header: { k: "v" }, body: enc.encode("body") });
     const m = decodeFrame(f);
     assert.equal(m.body.buffer, f.buffer);

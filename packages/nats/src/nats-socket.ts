@@ -1,9 +1,9 @@
 import type { IoOptions, Message, Socket } from "@microts/core";
 import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
-import { deferred } from "@microts/core/internal";
+import { deferred, getOrInsert } from "@microts/core/internal";
 import type { Msg, MsgHdrs, NatsConnection, PublishOptions } from "@nats-io/transport-node";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { CHUNK_HEADER, type Reassembler, splitPayload } from "./chunks.js";
+import { CHUNK_HEADER, Reassembler, splitPayload } from "./chunks.js";
 import { errorText } from "./connection.js";
 import { decodeFrame, encodeFrame, isFrame } from "./frame.js";
 import { Mailbox } from "./mailbox.js";
@@ -35,10 +35,10 @@ export type Inbound =
 
 /**
  * Classifies a NATS message arriving for a socket; pieces of a chunked message go through
- * `chunks` (one reassembler per peer, or a function that finds it, called only for pieces) and
- * yield `partial` until the last one.
+ * `chunks` and yield `partial` until the last one. `chunks` is the peer's reassembler, or a table
+ * of them by peer (`peer` is the key), where one is made only when a piece arrives.
  */
-export function classify(m: Msg, chunks: Reassembler | (() => Reassembler)): Inbound {
+export function classify(m: Msg, chunks: Reassembler | Map<string, Reassembler>, peer = ""): Inbound {
   const h = m.headers;
   if (h && m.data.length === 0 && h.code === 503) return { kind: "no-responders" };
   const control = h?.get(CONTROL_HEADER) ?? "";
@@ -47,7 +47,10 @@ export function classify(m: Msg, chunks: Reassembler | (() => Reassembler)): Inb
   let data = m.data;
   const chunk = h?.get(CHUNK_HEADER) ?? "";
   if (chunk) {
-    const r = (typeof chunks === "function" ? chunks() : chunks).add(chunk, m.data);
+    const r = (chunks instanceof Reassembler ? chunks : getOrInsert(chunks, peer, newReassembler)).add(
+      chunk,
+      m.data,
+    );
     if (r.kind === "partial") return r;
     if (r.kind === "error") return { kind: "malformed", error: r.error };
     data = r.data;
@@ -59,6 +62,10 @@ export function classify(m: Msg, chunks: Reassembler | (() => Reassembler)): Inb
   } catch (err) {
     return { kind: "malformed", error: errorText(err) };
   }
+}
+
+function newReassembler(): Reassembler {
+  return new Reassembler();
 }
 
 /** Publishes an empty control message (`close`, `probe`) carrying only the control header. */

@@ -228,7 +228,7 @@ class NatsListener implements Listener {
   private onMessage(m: Msg): void {
     const reply = m.reply;
     if (!reply) return; // nobody to answer: not a transport message
-    const inbound = classify(m, () => this.reassembler(reply));
+    const inbound = classify(m, this.chunks, reply);
     if (inbound.kind !== "partial" && this.chunks.size > 0) this.chunks.delete(reply);
     const existing = this.sessions.get(reply);
     if (existing) {
@@ -256,16 +256,6 @@ class NatsListener implements Listener {
     this.sessions.set(reply, socket);
     socket.deliver(inbound);
     this.incoming.push(socket);
-  }
-
-  /** The reassembler of the chunked message `reply` is sending (made on its first piece). */
-  private reassembler(reply: string): Reassembler {
-    let chunks = this.chunks.get(reply);
-    if (!chunks) {
-      chunks = new Reassembler();
-      this.chunks.set(reply, chunks);
-    }
-    return chunks;
   }
 
   private refuse(reply: string): void {

@@ -40,6 +40,7 @@ describe("RPC over the NATS transport and NATS registry", { timeout: 60_000 }, (
       logger: silentLogger,
     });
     server.handleFunction("Greeter.Big", async (req: { size: number }) => ({ data: "x".repeat(req.size) }));
+    server.handleFunction("Greeter.Length", async (req: { data: string }) => ({ length: req.data.length }));
     await server.start();
     client = createClient({ registry: clientRegistry, transport: clientTransport, logger: silentLogger });
   });
@@ -61,6 +62,26 @@ describe("RPC over the NATS transport and NATS registry", { timeout: 60_000 }, (
   test("a 2 MB response crosses NATS's max_payload in chunks", async () => {
     const rsp = await client.call<{ data: string }>(service, "Greeter.Big", { size: 2_000_000 });
     assert.equal(rsp.data.length, 2_000_000);
+  });
+
+  test("a 2 MB request crosses max_payload in chunks, reassembled by the listener", async () => {
+    // A fresh client has a fresh connection: its first request goes as Go's JSON envelope, the
+    // second as a frame (the first reply was one). Both are larger than max_payload.
+    const fresh = createClient({
+      registry: clientRegistry,
+      transport: clientTransport,
+      logger: silentLogger,
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const rsp = await fresh.call<{ length: number }>(service, "Greeter.Length", {
+          data: "y".repeat(2_000_000),
+        });
+        assert.equal(rsp.length, 2_000_000);
+      }
+    } finally {
+      await fresh.close();
+    }
   });
 
   test("a call to a service nobody registered fails with 'not found' (as Go's client: 500)", async () => {

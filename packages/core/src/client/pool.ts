@@ -62,7 +62,7 @@ export class SharedConnection {
     readonly socket: Socket,
     private readonly onDead: (conn: SharedConnection) => void,
     /** Calls carried at once once multiplexed (`callsPerConnection`). */
-    private readonly maxCalls = 1,
+    private readonly maxCalls: number,
   ) {
     void this.read();
   }

@@ -387,5 +387,7 @@ function isIdempotent(services: readonly Service[] | undefined, endpoint: string
  */
 function isServerOnly(key: string): boolean {
   if (key === Header.Topic) return true;
-  return key.length === Header.Multiplex.length && key.toLowerCase() === "micro-multiplex";
+  return key.length === Header.Multiplex.length && key.toLowerCase() === MULTIPLEX_LOWER;
 }
+
+const MULTIPLEX_LOWER = Header.Multiplex.toLowerCase();

@@ -10,4 +10,5 @@ export { AsyncQueue } from "./async-queue.js";
 export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";
 export { goJson } from "./go-json.js";
+export { getOrInsert } from "./maps.js";
 export { abortReason, deadlineSignal, raceAbort, raceSignal, sleep, withDeadline } from "./signals.js";
