@@ -6,7 +6,7 @@ import { type Config, parseConfig } from "./lib/args.js";
 import { toSvg } from "./lib/chart.js";
 import { runIdleGreeter } from "./lib/idle.js";
 import { platformInfo } from "./lib/platform.js";
-import { BENCH_DIR } from "./lib/proc.js";
+import { BENCH_DIR, profileChildren } from "./lib/proc.js";
 import { toMarkdown } from "./lib/report.js";
 import type { MemoryRow, Report, Row } from "./lib/results.js";
 import { log, runPubsub, runRegistry, runRpc } from "./lib/runner.js";
@@ -19,7 +19,14 @@ function selected(cfg: Config, name: string): boolean {
   return cfg.only.length === 0 || cfg.only.some((s) => name.includes(s));
 }
 
-const stackSelected = (cfg: Config, s: StackDef): boolean => selected(cfg, `${s.id} ${s.role}`);
+/**
+ * Whether a stack runs: those `--only` names, or else every stack (in quick mode, all but those
+ * marked `fullOnly`; smoke mode starts them all).
+ */
+function stackSelected(cfg: Config, s: StackDef): boolean {
+  if (cfg.only.length === 0) return !(s.fullOnly && cfg.mode === "quick");
+  return selected(cfg, `${s.id} ${s.role}`);
+}
 
 /** Smoke mode: every stack once, three at a time; exit 1 if any available stack failed. */
 async function smoke(cfg: Config): Promise<number> {
@@ -99,5 +106,6 @@ async function bench(cfg: Config): Promise<number> {
 }
 
 const cfg = parseConfig(process.argv.slice(2));
+if (cfg.cpuProfDir) profileChildren(cfg.cpuProfDir);
 const code = cfg.mode === "smoke" ? await smoke(cfg) : await bench(cfg);
 process.exit(code);

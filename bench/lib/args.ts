@@ -23,6 +23,8 @@ export interface Config {
   maxCount: number;
   /** Write results/ files. */
   save: boolean;
+  /** Folder for a V8 CPU profile of every stack process (`--cpu-prof`), or undefined. */
+  cpuProfDir: string | undefined;
 }
 
 const HELP = `usage: npm run bench -- [--quick | --full | --smoke] [--only <substring>]...
@@ -34,6 +36,7 @@ const HELP = `usage: npm run bench -- [--quick | --full | --smoke] [--only <subs
   --round-ms <ms>   length of a round
   --warmup-ms <ms>  warm-up before the rounds
   --no-save         do not write bench/results/
+  --cpu-prof <dir>  write a V8 CPU profile of every server and client process to <dir>
 `;
 
 /** Parses the command line (after `npm run bench --`). */
@@ -49,6 +52,7 @@ export function parseConfig(argv: string[]): Config {
       "round-ms": { type: "string" },
       "warmup-ms": { type: "string" },
       "no-save": { type: "boolean" },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -80,6 +84,7 @@ export function parseConfig(argv: string[]): Config {
     connections: full ? 1_000 : 300,
     maxCount: 5_000_000,
     save: !values["no-save"],
+    cpuProfDir: values["cpu-prof"],
   };
 }
 

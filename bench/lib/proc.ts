@@ -1,4 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ChildMessage, Job, ParentMessage, RoundResult, Usage } from "./protocol.js";
 
@@ -15,6 +17,27 @@ export const ON_SOURCES = process.execArgv.some((a) => a === "--conditions=@micr
 
 /** Node flags every child runs with: the orchestrator's choice of packages, tsx for the bench's own scripts, and `gc()` for memory readings. */
 const EXEC_ARGV = [...(ON_SOURCES ? ["--conditions=@microts/source"] : []), "--import", "tsx", "--expose-gc"];
+
+let profileDir: string | undefined;
+let profiles = 0;
+
+/**
+ * Makes every process forked from now on write V8 CPU profiles when it exits, into a folder of
+ * `dir` named after its label (`micro-ts-nats-server-3/`). Node writes one file per thread: the
+ * main thread's is the one whose name has thread id 0 (`CPU.<date>.<time>.<pid>.0.001.cpuprofile`);
+ * the others are the module loader's. Open them in Chrome DevTools.
+ */
+export function profileChildren(dir: string): void {
+  // Relative to where `npm run bench` was typed (npm sets INIT_CWD), not to bench/.
+  profileDir = resolve(process.env.INIT_CWD ?? process.cwd(), dir);
+  mkdirSync(profileDir, { recursive: true });
+}
+
+function profileFlags(label: string): string[] {
+  if (!profileDir) return [];
+  const folder = join(profileDir, `${label.replace(/[^\w.-]+/g, "-")}-${++profiles}`);
+  return ["--cpu-prof", `--cpu-prof-dir=${folder}`];
+}
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
@@ -45,7 +68,7 @@ export class Proc {
   ) {
     this.child = fork(script, [JSON.stringify(args)], {
       cwd: BENCH_DIR,
-      execArgv,
+      execArgv: [...execArgv, ...profileFlags(label)],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       env: { ...process.env, NODE_ENV: "production" },
     });

@@ -53,18 +53,22 @@ function unaryTable(rows: Row[], scenario: string): string[] {
   return [...out, ""];
 }
 
-function throughputTable(
-  rows: Row[],
-  scenario: string,
-  raws: string[],
-  unit: string,
-  pubsub: boolean,
-): string[] {
-  const base = rawLimit(rows, scenario, raws);
+/** The raw limits a pub/sub stack is compared with: its own ({@link StackDef.raw}), else raw NATS. */
+function pubsubRaws(stack: string): string[] {
+  const raw = STACKS.find((s) => s.id === stack)?.raw;
+  return raw ? [raw] : RAW_PUBSUB;
+}
+
+/**
+ * Messages per second of one stream or pub/sub scenario. A stream row is compared with the raw TCP
+ * limit; a pub/sub row with the raw use of the system it runs on (named in the cell).
+ */
+function throughputTable(rows: Row[], scenario: string, pubsub: boolean): string[] {
+  const streamBase = pubsub ? undefined : rawLimit(rows, scenario, RAW_RPC);
   const out = [
     `### ${scenario}`,
     "",
-    `| stack | ${unit} (min–max) | CPU µs/msg ${pubsub ? "publisher" : "client"} | CPU µs/msg ${pubsub ? "subscribers" : "server"} | × ${base?.stack ?? "raw"} |${pubsub ? " lost |" : ""}`,
+    `| stack | msg/s (min–max) | CPU µs/msg ${pubsub ? "publisher" : "client"} | CPU µs/msg ${pubsub ? "subscribers" : "server"} | × ${pubsub ? "its raw limit" : (streamBase?.stack ?? "raw")} |${pubsub ? " lost |" : ""}`,
     `|---|---:|---:|---:|---:|${pubsub ? "---:|" : ""}`,
   ];
   for (const r of scenarioRows(rows, scenario)) {
@@ -72,18 +76,25 @@ function throughputTable(
       out.push(`| ${r.stack} | ${statusCell(r)} | — | — | — |${pubsub ? " — |" : ""}`);
       continue;
     }
+    const base = pubsub ? rawLimit(rows, scenario, pubsubRaws(r.stack)) : streamBase;
+    const ratio = ratioCell(r, base);
+    const ratioText = pubsub && base && ratio !== "—" ? `${ratio} ${base.stack}` : ratio;
     out.push(
-      `| ${r.stack} | ${rateCell(r.rate)} | ${cpuCell(r.cpuClientUs)} | ${cpuCell(r.cpuServerUs)} | ${ratioCell(r, base)} |${pubsub ? ` ${int(r.lost ?? 0)} |` : ""}`,
+      `| ${r.stack} | ${rateCell(r.rate)} | ${cpuCell(r.cpuClientUs)} | ${cpuCell(r.cpuServerUs)} | ${ratioText} |${pubsub ? ` ${int(r.lost ?? 0)} |` : ""}`,
     );
   }
   return [...out, ""];
 }
 
-/** micro-ts rows × every other stack: throughput ratios for one scenario. */
-function ratioMatrix(rows: Row[], scenario: string): string[] {
+/**
+ * micro-ts rows × other stacks: throughput ratios for one scenario. RPC stacks all run over
+ * loopback TCP, so every other stack is a column; pub/sub stacks run on different servers, so only
+ * the peers are (each row's raw limit is in its table).
+ */
+function ratioMatrix(rows: Row[], scenario: string, peersOnly = false): string[] {
   const here = scenarioRows(rows, scenario).filter((r) => r.status === "ok" && r.rate);
   const mine = here.filter((r) => r.family === "micro-ts");
-  const others = here.filter((r) => r.family !== "micro-ts");
+  const others = here.filter((r) => (peersOnly ? r.family === "peer" : r.family !== "micro-ts"));
   if (mine.length === 0 || others.length === 0) return [];
   const out = [
     `| ${scenario} | ${others.map((o) => o.stack).join(" | ")} |`,
@@ -164,20 +175,30 @@ export function toMarkdown(rep: Report): string {
   if (unary.length > 0) {
     out.push("## Unary calls (echo)", "");
     for (const s of unary) out.push(...unaryTable(rows, s));
-    out.push("### Ratios to each peer (req/s of the micro-ts stack ÷ req/s of the column's stack)", "");
-    for (const s of unary) out.push(...ratioMatrix(rows, s));
+    const matrices = unary.flatMap((s) => ratioMatrix(rows, s));
+    if (matrices.length > 0)
+      out.push(
+        "### Ratios to each peer (req/s of the micro-ts stack ÷ req/s of the column's stack)",
+        "",
+        ...matrices,
+      );
   }
   const stream = scenarios(rows, "stream");
   if (stream.length > 0) {
     out.push("## Server stream (messages/s)", "");
-    for (const s of stream) out.push(...throughputTable(rows, s, RAW_RPC, "msg/s", false));
+    for (const s of stream) out.push(...throughputTable(rows, s, false));
   }
   const pubsub = scenarios(rows, "pubsub");
   if (pubsub.length > 0) {
     out.push("## Pub/sub (messages/s received)", "");
-    for (const s of pubsub) out.push(...throughputTable(rows, s, RAW_PUBSUB, "msg/s", true));
-    out.push("### Ratios to each peer (msg/s)", "");
-    for (const s of pubsub) out.push(...ratioMatrix(rows, s));
+    for (const s of pubsub) out.push(...throughputTable(rows, s, true));
+    const matrices = pubsub.flatMap((s) => ratioMatrix(rows, s, true));
+    if (matrices.length > 0)
+      out.push(
+        "### Ratios to each peer (msg/s of the micro-ts broker ÷ msg/s of the column's stack)",
+        "",
+        ...matrices,
+      );
   }
   const reg = rows.filter((r) => r.group === "registry");
   if (reg.length > 0) {

@@ -1,5 +1,7 @@
 import { goMicroUnavailable } from "../stacks/go-micro/external.js";
 import { protobufCodecFactory } from "../stacks/microts/stack.js";
+import type { BrokerKind } from "../stacks/microts-broker/brokers.js";
+import { type ServiceName, serviceUnavailable } from "./services.js";
 
 /** Who a stack belongs to: micro-ts itself, the raw limits, or a peer framework. */
 export type Family = "micro-ts" | "raw" | "peer";
@@ -29,6 +31,16 @@ export interface StackDef {
   unavailable?: (() => Promise<string | undefined>) | undefined;
   /** One line shown under the tables. */
   note?: string | undefined;
+  /**
+   * Pub/sub: the raw limit this stack is compared with (the driver it is built on, used bare).
+   * Default `raw-nats`.
+   */
+  raw?: string | undefined;
+  /**
+   * Measured in full mode, and in quick mode only when `--only` names it, so that quick mode stays
+   * under 3 minutes. Smoke mode always starts it.
+   */
+  fullOnly?: boolean | undefined;
 }
 
 const microts = (variant: string) => ({
@@ -41,11 +53,18 @@ const moleculer = (transport: "tcp" | "nats", mode: "rpc" | "events") => ({
   client: "stacks/moleculer/client.ts",
   args: { transport, mode, namespace: `bench-${process.pid}-${transport}-${mode}` },
 });
-const broker = (kind: "http" | "nats") => ({
+const broker = (kind: BrokerKind) => ({
   server: "stacks/microts-broker/subscriber.ts",
   client: "stacks/microts-broker/publisher.ts",
   args: { broker: kind },
 });
+const rawBroker = (dir: string) => ({
+  server: `stacks/${dir}/subscriber.ts`,
+  client: `stacks/${dir}/publisher.ts`,
+  args: {},
+});
+/** The stack needs `service` on its loopback port. */
+const needs = (service: ServiceName) => ({ unavailable: () => serviceUnavailable(service) });
 
 /** Every stack, in table order. */
 export const STACKS: StackDef[] = [
@@ -188,6 +207,72 @@ export const STACKS: StackDef[] = [
     note: "@microts/http createHttpBroker (Go Micro's default broker: HTTP POST per delivery).",
   },
   {
+    id: "micro-ts-jetstream-broker",
+    family: "micro-ts",
+    role: "pubsub",
+    ...broker("jetstream"),
+    ...needs("nats"),
+    fullOnly: true,
+    note: "@microts/nats createJetStreamBroker: every publish waits for its PubAck (stream on file, the default), every delivery is acked. Its raw limit is core NATS, which stores nothing.",
+  },
+  {
+    id: "raw-redis",
+    family: "raw",
+    role: "pubsub",
+    ...rawBroker("raw-redis"),
+    ...needs("redis"),
+    fullOnly: true,
+    note: "ioredis used bare: PUBLISH/SUBSCRIBE; the queue group reads one stream through a consumer group (XADD, XREADGROUP, XACK).",
+  },
+  {
+    id: "micro-ts-redis-broker",
+    family: "micro-ts",
+    role: "pubsub",
+    ...broker("redis"),
+    ...needs("redis"),
+    raw: "raw-redis",
+    fullOnly: true,
+    note: "@microts/redis createRedisBroker: each publish is MULTI XADD + PUBLISH, so it reaches plain subscribers and queue groups (Redis Streams consumer groups, acked).",
+  },
+  {
+    id: "raw-amqp",
+    family: "raw",
+    role: "pubsub",
+    ...rawBroker("raw-amqp"),
+    ...needs("rabbitmq"),
+    fullOnly: true,
+    note: "amqplib used bare: confirmed publishes to a topic exchange, consumers acking each delivery, as the micro-ts broker does.",
+  },
+  {
+    id: "micro-ts-rabbitmq-broker",
+    family: "micro-ts",
+    role: "pubsub",
+    ...broker("rabbitmq"),
+    ...needs("rabbitmq"),
+    raw: "raw-amqp",
+    fullOnly: true,
+    note: "@microts/rabbitmq createRabbitmqBroker with its defaults: publisher confirms, a durable queue per group, an ack per delivery.",
+  },
+  {
+    id: "raw-mqtt",
+    family: "raw",
+    role: "pubsub",
+    ...rawBroker("raw-mqtt"),
+    ...needs("mqtt"),
+    fullOnly: true,
+    note: "mqtt.js used bare on Mosquitto: QoS 1 publish and subscribe (MQTT 5), the queue group as a shared subscription.",
+  },
+  {
+    id: "micro-ts-mqtt-broker",
+    family: "micro-ts",
+    role: "pubsub",
+    ...broker("mqtt"),
+    ...needs("mqtt"),
+    raw: "raw-mqtt",
+    fullOnly: true,
+    note: "@microts/mqtt createMqttBroker with its defaults (QoS 1) on Mosquitto.",
+  },
+  {
     id: "micro-ts-memory-broker",
     family: "micro-ts",
     role: "pubsub",
@@ -206,4 +291,5 @@ export const STACKS: StackDef[] = [
 
 /** The raw limits: the RPC scenarios compare with the better of the raw TCP variants. */
 export const RAW_RPC = ["raw-tcp", "raw-tcp-write-each"];
+/** The raw limit of pub/sub stacks that name none of their own ({@link StackDef.raw}). */
 export const RAW_PUBSUB = ["raw-nats"];

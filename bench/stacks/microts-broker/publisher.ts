@@ -9,7 +9,7 @@ runClient<BrokerMessage>(async ({ args, info }) => {
   const topic = String(args.topic);
   const registry = createMemoryRegistry();
   for (const svc of (info.records as ServiceRecord[] | undefined) ?? []) await registry.register(svc);
-  const broker = makeBroker(kind, registry);
+  const broker = makeBroker(kind, registry, topic);
   await broker.connect({ timeoutMs: 5_000 });
   return {
     makeMessage: brokerMessage,
