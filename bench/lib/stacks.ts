@@ -222,7 +222,7 @@ export const STACKS: StackDef[] = [
     ...rawBroker("raw-redis"),
     ...needs("redis"),
     fullOnly: true,
-    note: "ioredis used bare: PUBLISH/SUBSCRIBE; the queue group reads one stream through a consumer group (XADD, XREADGROUP, XACK).",
+    note: "ioredis used bare, with auto-pipelining: PUBLISH/SUBSCRIBE; the queue group reads one stream through a consumer group (XADD, XREADGROUP, one XACK per batch).",
   },
   {
     id: "micro-ts-redis-broker",
@@ -232,7 +232,7 @@ export const STACKS: StackDef[] = [
     ...needs("redis"),
     raw: "raw-redis",
     fullOnly: true,
-    note: "@microts/redis createRedisBroker: each publish is MULTI XADD + PUBLISH, so it reaches plain subscribers and queue groups (Redis Streams consumer groups, acked).",
+    note: "@microts/redis createRedisBroker: each publish is one Lua script (XADD when a queue group made the topic's stream, then PUBLISH); queue groups read Redis Streams consumer groups and ack each entry.",
   },
   {
     id: "raw-amqp",

@@ -7,7 +7,8 @@ import { SERVICES } from "../../lib/services.js";
 runClient<Buffer>(async ({ args }) => {
   const topic = String(args.topic);
   const group = Number(args.subscribers ?? 1) > 1;
-  const r = new Redis(SERVICES.redis.url, { lazyConnect: true });
+  // Auto-pipelining: publishes issued in one event-loop turn leave in one write.
+  const r = new Redis(SERVICES.redis.url, { lazyConnect: true, enableAutoPipelining: true });
   await r.connect();
   return {
     makeMessage: (bytes) => Buffer.from(JSON.stringify({ data: "x".repeat(bytes) })),

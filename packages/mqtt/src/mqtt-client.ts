@@ -1,6 +1,6 @@
 import type { IoOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { deadlineSignal, raceSignal, withDeadline as runWithDeadline } from "@microts/core/internal";
+import { deadlineSignal, raceDeadline, raceSignal } from "@microts/core/internal";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 
 /** MQTT quality of service: 0 at most once, 1 at least once, 2 exactly once (per hop). */
@@ -52,7 +52,7 @@ export function withDeadline<T>(
   defaultMs: number,
   op: () => Promise<T>,
 ): Promise<T> {
-  return runWithDeadline(ID, what, io, defaultMs, op, (err) =>
+  return raceDeadline(ID, what, io, defaultMs, op, (err) =>
     MicroError.serviceUnavailable(ID, `${what}: mqtt: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
     }),

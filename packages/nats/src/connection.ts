@@ -1,6 +1,6 @@
 import type { IoOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { deadlineSignal, raceSignal, withDeadline } from "@microts/core/internal";
+import { deadlineSignal, raceDeadline, raceSignal } from "@microts/core/internal";
 import type { NatsConnection, NodeConnectionOptions, QueuedIterator, Status } from "@nats-io/transport-node";
 import { connect } from "@nats-io/transport-node";
 
@@ -23,7 +23,9 @@ export interface NatsConnectionConfig {
    * Extra nats.js connection options (auth, TLS, `name`, `pingInterval`, ...), applied over our
    * defaults. `servers` always comes from `address`. Our defaults: `maxReconnectAttempts: -1`
    * (reconnect forever, so a server restart never kills the adapter; nats.js's own default is 10),
-   * `reconnectTimeWait: 1000` ms, `waitOnFirstConnect: false`.
+   * `reconnectTimeWait: 1000` ms, `waitOnFirstConnect: false`, `noAsyncTraces: true` (nats.js
+   * otherwise builds two Error objects for the stack of every request, which was 28 % of a
+   * JetStream publisher's CPU; micro-ts reports failures as MicroErrors with their own message).
    */
   connectionOptions?: Omit<NodeConnectionOptions, "servers"> | undefined;
   /** Time budget for opening the connection, in milliseconds. Default 5000. */
@@ -131,6 +133,7 @@ export class Connector {
           maxReconnectAttempts: -1,
           reconnectTimeWait: 1_000,
           waitOnFirstConnect: false,
+          noAsyncTraces: true,
           timeout,
           ...this.config.connectionOptions,
           servers: this.servers,
@@ -190,7 +193,7 @@ export function flushConnection(
   what: string,
   defaultMs: number,
 ): Promise<void> {
-  return withDeadline(
+  return raceDeadline(
     id,
     what,
     io,

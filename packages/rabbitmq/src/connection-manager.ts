@@ -27,6 +27,11 @@ export class ConnectionManager {
     return this.conn !== undefined;
   }
 
+  /** The open connection, or undefined while there is none (no waiting). */
+  get current(): ChannelModel | undefined {
+    return this.conn;
+  }
+
   /**
    * The open connection, waiting for one if needed. Rejects with 503 when the first connection
    * attempt fails or the manager is closed, and with the signal's reason (408/499) when it aborts.

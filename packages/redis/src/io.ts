@@ -1,6 +1,6 @@
 import type { IoOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { withDeadline as runWithDeadline } from "@microts/core/internal";
+import { raceDeadline } from "@microts/core/internal";
 
 /** The error id of every error this package raises. */
 export const ID = "go.micro.broker";
@@ -15,7 +15,7 @@ export function withDeadline<T>(
   defaultMs: number,
   op: () => Promise<T>,
 ): Promise<T> {
-  return runWithDeadline(ID, what, io, defaultMs, op, (err) => toMicroError(err, what));
+  return raceDeadline(ID, what, io, defaultMs, op, (err) => toMicroError(err, what));
 }
 
 /** Maps a Redis client error to a MicroError (see {@link withDeadline}). */

@@ -54,6 +54,8 @@ describe("redis broker: wire format", () => {
     const got: string[] = [];
     sub.on("message", (_ch: string, m: string) => got.push(m));
     await sub.subscribe(topic);
+    // A queue group exists (made as redis-cli would), so the publish also goes to the stream.
+    await rawClient().xgroup("CREATE", `${streamPrefix}${topic}`, "g", "$", "MKSTREAM");
     const b = broker();
     await b.publish(topic, {
       header: { "Micro-Topic": topic, "Content-Type": "application/json", B: "<&>" },
@@ -231,8 +233,15 @@ describe("redis broker: streams consumer groups", () => {
     assert.deepEqual(got, ["new"]);
   });
 
+  test("a topic no queue group ever used gets no stream", async () => {
+    const topic = topicName("nostream");
+    await broker().publish(topic, { header: {}, body: new TextEncoder().encode("x") });
+    assert.equal(await rawClient().exists(`${streamPrefix}${topic}`), 0);
+  });
+
   test("maxLen caps the stream approximately", { timeout: 20_000 }, async () => {
     const topic = topicName("maxlen");
+    await rawClient().xgroup("CREATE", `${streamPrefix}${topic}`, "g", "$", "MKSTREAM");
     const b = broker({ maxLen: 100 });
     for (let i = 0; i < 1_000; i++) await b.publish(topic, { header: {}, body: new Uint8Array([i & 255]) });
     const len = await rawClient().xlen(`${streamPrefix}${topic}`);

@@ -15,6 +15,27 @@ import { ID, toMicroError, withDeadline } from "./io.js";
 import { createPubSubSubscriber, type PubSubSubscriber } from "./pubsub-subscriber.js";
 import { createStreamConsumer } from "./stream-consumer.js";
 
+/**
+ * `publish` in one atomic step: XADD to the topic's stream when it exists (a queue group created it
+ * with MKSTREAM, and a group only ever reads entries added after it was created), then PUBLISH.
+ * KEYS[1] stream key; ARGV envelope, MAXLEN (0: no trim), channel. Runs as EVALSHA after the first call.
+ */
+const PUBLISH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[2] == '0' then
+    redis.call('XADD', KEYS[1], '*', 'm', ARGV[1])
+  else
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
+  end
+end
+return redis.call('PUBLISH', ARGV[3], ARGV[1])
+`;
+
+/** The command connection with the publish script defined on it. */
+type PublishingRedis = Redis & {
+  micropublish(key: string, envelope: Buffer, maxLen: string, channel: string): Promise<number>;
+};
+
 /** Options for {@link createRedisBroker}. */
 export interface RedisBrokerOptions {
   /** `redis://[user:pass@]host:port[/db]`, `rediss://...` or `host:port`. Default "redis://127.0.0.1:6379". */
@@ -39,7 +60,10 @@ export interface RedisBrokerOptions {
   bufferSize?: number;
   /** Deadline of connect, publish, subscribe and ack when the caller gives none, in ms. Default 10 000. */
   timeoutMs?: number;
-  /** Extra ioredis options (TLS, password, retryStrategy...). `lazyConnect` and `protocol` are ours. */
+  /**
+   * Extra ioredis options (TLS, password, retryStrategy...). `lazyConnect`, `protocol`,
+   * `maxRetriesPerRequest` and `enableAutoPipelining` are ours (the command connection pipelines).
+   */
   redisOptions?: RedisOptions;
 }
 
@@ -47,8 +71,9 @@ export interface RedisBrokerOptions {
  * A Go Micro style broker on Redis (name "redis"). Broadcast subscribers use plain pub/sub on channel =
  * topic (at-most-once). Queue subscribers use Streams: one stream `<streamPrefix><topic>`, one consumer
  * group per queue name, one consumer (with its own blocking connection) per subscriber (at-least-once).
- * `publish` does both, atomically (MULTI): XADD (MAXLEN ~ maxLen) and PUBLISH, so it reaches both kinds;
- * it resolves once Redis has stored the entry. The payload is Go Micro's broker envelope
+ * `publish` does both, atomically (one Lua script): XADD (MAXLEN ~ maxLen) when the topic's stream
+ * exists, i.e. a queue group was ever created on it, and PUBLISH, so it reaches both kinds; it
+ * resolves once Redis has stored the entry. The payload is Go Micro's broker envelope
  * `{"Header":{...},"Body":"<base64>"}` in both places (stream field `m`).
  */
 export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
@@ -67,6 +92,8 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     protocol: 2,
     // Commands wait for a reconnect; every call is bounded by our own deadline instead.
     maxRetriesPerRequest: null,
+    // Only the command connection pipelines (below); duplicates would inherit it otherwise.
+    enableAutoPipelining: false,
   };
 
   let cmd: Redis | undefined;
@@ -81,8 +108,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     return r;
   };
 
+  const maxLenArg = String(Math.max(0, maxLen));
+
   const open = async (): Promise<Redis> => {
-    const r = quiet(new Redis(url, baseOptions));
+    // Commands issued in one event-loop turn (publishes, acks) leave in one write.
+    const r = quiet(new Redis(url, { ...baseOptions, enableAutoPipelining: true }));
+    r.defineCommand("micropublish", { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
     try {
       await r.connect();
     } catch (err) {
@@ -232,19 +263,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     },
     async publish(topic: string, message: BrokerMessage, io: BrokerPublishOptions = {}) {
       if (!topic) throw MicroError.badRequest(ID, "publish: topic is required");
-      const c = await ensure(io);
+      const c = cmd ?? (await ensure(io));
       const bytes = encodeMessageEnvelope(message);
       const envelope = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      await withDeadline(`publish ${topic}`, io, timeoutMs, async () => {
-        const trim = maxLen > 0 ? ["MAXLEN", "~", String(maxLen)] : [];
-        const results = await c
-          .multi()
-          .xadd(streamPrefix + topic, ...trim, "*", "m", envelope)
-          .publish(topic, envelope)
-          .exec();
-        if (!results) throw MicroError.serviceUnavailable(ID, `publish ${topic}: transaction aborted`);
-        for (const [err] of results) if (err) throw err;
-      });
+      await withDeadline(`publish ${topic}`, io, timeoutMs, () =>
+        (c as PublishingRedis).micropublish(streamPrefix + topic, envelope, maxLenArg, topic),
+      );
     },
     async subscribe(topic: string, handler: BrokerHandler, opts: SubscribeOptions = {}): Promise<Subscriber> {
       if (!topic) throw MicroError.badRequest(ID, "subscribe: topic is required");

@@ -11,4 +11,12 @@ export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";
 export { goJson } from "./go-json.js";
 export { getOrInsert } from "./maps.js";
-export { abortReason, deadlineSignal, raceAbort, raceSignal, sleep, withDeadline } from "./signals.js";
+export {
+  abortReason,
+  deadlineSignal,
+  raceAbort,
+  raceDeadline,
+  raceSignal,
+  sleep,
+  withDeadline,
+} from "./signals.js";

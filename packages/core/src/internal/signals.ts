@@ -91,8 +91,10 @@ export function raceSignal<T>(
 
 /**
  * Runs `op` under the caller's signal and deadline (`io.timeoutMs`, else `defaultMs`): rejects with
- * 408 or 499 as soon as either ends, without waiting for `op`. Other failures that are not
- * MicroErrors go through `mapError` (default: 503 "<what>: <message>", the backend is unreachable).
+ * 408 or 499 as soon as either ends, without waiting for `op`; when the caller's signal has already
+ * aborted, `op` is not started. Other failures that are not MicroErrors go through `mapError`
+ * (default: 503 "<what>: <message>", the backend is unreachable). An `op` that needs no signal is
+ * cheaper with {@link raceDeadline}.
  */
 export async function withDeadline<T>(
   id: string,
@@ -107,12 +109,78 @@ export async function withDeadline<T>(
 ): Promise<T> {
   const d = deadlineSignal(id, what, io?.signal, io?.timeoutMs ?? defaultMs);
   try {
+    // An operation whose caller already gave up is not started (a publish is not sent).
+    if (d.signal.aborted) throw abortReason(id, what, d.signal);
     return await raceSignal(op(d.signal), d.signal, id, what);
   } catch (err) {
     throw err instanceof MicroError ? err : mapError(err);
   } finally {
     d.cleanup();
   }
+}
+
+/**
+ * {@link withDeadline} for an operation that takes no signal, made for hot paths (a publish):
+ * the deadline is one timer and the caller's signal gets one listener, with no AbortController
+ * (creating one costs more than the rest of this function). Rejects with 408 when `io.timeoutMs`
+ * (else `defaultMs`) passes, with the caller's reason (499 unless it is a MicroError) when its
+ * signal aborts, in both cases without waiting for `op`; other failures of `op` that are not
+ * MicroErrors go through `mapError` (default: 503, as {@link withDeadline}), which may also return
+ * them unchanged for a caller that inspects them itself.
+ */
+export function raceDeadline<T>(
+  id: string,
+  what: string,
+  io: IoOptions | undefined,
+  defaultMs: number | undefined,
+  op: () => Promise<T>,
+  mapError: (err: unknown) => unknown = (err) =>
+    MicroError.serviceUnavailable(id, `${what}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    }),
+): Promise<T> {
+  const signal = io?.signal;
+  if (signal?.aborted) return Promise.reject(abortReason(id, what, signal));
+  const ms = io?.timeoutMs ?? defaultMs;
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const settle = () => {
+      if (timer) clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    };
+    if (ms !== undefined && ms !== Number.POSITIVE_INFINITY) {
+      timer = setTimeout(
+        () => {
+          settle();
+          reject(MicroError.timeout(id, `${what}: deadline of ${ms}ms exceeded`));
+        },
+        Math.max(0, ms),
+      );
+    }
+    if (signal) {
+      onAbort = () => {
+        settle();
+        reject(abortReason(id, what, signal));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    const fail = (err: unknown) => {
+      settle();
+      reject(err instanceof MicroError ? err : mapError(err));
+    };
+    let p: Promise<T>;
+    try {
+      p = op();
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    p.then((v) => {
+      settle();
+      resolve(v);
+    }, fail);
+  });
 }
 
 /** Resolves after `ms`, or rejects early with the signal's reason. */
