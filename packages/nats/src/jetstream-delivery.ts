@@ -29,6 +29,21 @@ const ID = "go.micro.broker";
  */
 export async function deliver(messages: ConsumerMessages, ctx: DeliveryContext): Promise<void> {
   const autoAck = ctx.options.autoAck !== false;
+  // Automatic acks leave together once per event-loop turn: nats.js writes what was published
+  // before its flush, and an ack sent on its own took a socket write per message.
+  const acks: JsMsg[] = [];
+  let scheduled = false;
+  const sendAcks = () => {
+    scheduled = false;
+    for (const m of acks.splice(0)) m.ack();
+  };
+  const ackSoon = (m: JsMsg) => {
+    acks.push(m);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(sendAcks);
+    }
+  };
   try {
     for await (const m of messages) {
       if (!ctx.isActive()) {
@@ -53,10 +68,10 @@ export async function deliver(messages: ConsumerMessages, ctx: DeliveryContext):
         );
         continue;
       }
-      const event = toEvent(m, message, ctx);
+      const [event, claim] = toEvent(m, message, ctx);
       try {
         await ctx.inHandler(() => ctx.handler(event));
-        if (autoAck) await event.ack();
+        if (autoAck && claim()) ackSoon(m);
       } catch (err) {
         reportError(ctx.options.onError, err);
         if (autoAck) await event.nack(true);
@@ -69,24 +84,33 @@ export async function deliver(messages: ConsumerMessages, ctx: DeliveryContext):
         cause: err,
       }),
     );
+  } finally {
+    // Unsubscribing or ending: acks of handled messages go out now, not after the connection closed.
+    sendAcks();
   }
 }
 
-function toEvent(m: JsMsg, message: BrokerMessage, ctx: DeliveryContext): BrokerEvent {
+/**
+ * The event handed to the handler, and `claim`: true once, for the first to settle the message
+ * (the handler's own ack/nack, or the loop's automatic ack).
+ */
+function toEvent(m: JsMsg, message: BrokerMessage, ctx: DeliveryContext): [BrokerEvent, () => boolean] {
   let settled = false;
+  const claim = () => {
+    if (settled) return false;
+    settled = true;
+    return true;
+  };
   const deliveries = m.info.deliveryCount;
-  return {
+  const event: BrokerEvent = {
     topic: m.subject,
     message,
     redelivered: deliveries - 1,
     async ack() {
-      if (settled) return;
-      settled = true;
-      m.ack();
+      if (claim()) m.ack();
     },
     async nack(requeue = true) {
-      if (settled) return;
-      settled = true;
+      if (!claim()) return;
       if (!requeue) {
         m.term();
         return;
@@ -106,4 +130,5 @@ function toEvent(m: JsMsg, message: BrokerMessage, ctx: DeliveryContext): Broker
       else m.nak();
     },
   };
+  return [event, claim];
 }
