@@ -203,8 +203,7 @@ export const STACKS: StackDef[] = [
     family: "micro-ts",
     role: "pubsub",
     ...broker("http"),
-    pubsubWindow: 2_000,
-    note: "@microts/http createHttpBroker (Go Micro's default broker: HTTP POST per delivery).",
+    note: "@microts/http createHttpBroker (Go Micro's default broker: an HTTP POST per delivery, pipelined on one connection per subscriber).",
   },
   {
     id: "micro-ts-jetstream-broker",

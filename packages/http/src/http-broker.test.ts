@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer, request } from "node:http";
-import { describe, test } from "node:test";
+import { createServer, request, type Server, type ServerResponse } from "node:http";
+import { describe, type TestContext, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import type { BrokerEvent, MicroError, Registry } from "@microts/core";
 import { createMemoryRegistry, silentLogger } from "@microts/core";
 import { createHttpBroker } from "./http-broker.js";
@@ -216,5 +217,141 @@ describe("http broker: Go Micro wire behaviour", { timeout: 20_000 }, () => {
 
   test("createHttpBroker without a registry is a 400", () => {
     assert.throws(() => createHttpBroker({} as Parameters<typeof createHttpBroker>[0]), { code: 400 });
+  });
+});
+
+/** A subscriber registered as Go's would be, served by `handler` on a plain Node HTTP server. */
+async function fakeSubscriber(
+  t: TestContext,
+  registry: Registry,
+  topic: string,
+  handler: (body: string, res: ServerResponse) => void,
+  options: { maxRequestsPerSocket?: number } = {},
+): Promise<{ server: Server; connections: () => number }> {
+  let connections = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => handler(Buffer.concat(chunks).toString(), res));
+  });
+  server.maxRequestsPerSocket = options.maxRequestsPerSocket ?? 0;
+  server.on("connection", () => connections++);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  await registry.register({
+    name: "micro.http.broker",
+    version: "ff.http.broadcast",
+    endpoints: [],
+    nodes: [{ id: `${topic}-1`, address, metadata: { secure: "false", broker: "http", topic } }],
+  });
+  return { server, connections: () => connections };
+}
+
+/** The text of each envelope's body, in arrival order. */
+const bodyOf = (envelope: string): string => Buffer.from(JSON.parse(envelope).Body, "base64").toString();
+
+describe("http broker: pipelined deliveries", { timeout: 20_000 }, () => {
+  test("many messages reach one subscriber in order over one connection", async (t) => {
+    const registry = createMemoryRegistry();
+    const got: string[] = [];
+    const sub = await fakeSubscriber(t, registry, "p", (body, res) => {
+      got.push(bodyOf(body));
+      res.end();
+    });
+    const errors: MicroError[] = [];
+    const pub = createHttpBroker({ registry, logger: silentLogger, onDeliveryError: (e) => errors.push(e) });
+    t.after(() => pub.disconnect());
+    const n = 2_000;
+    for (let i = 0; i < n; i++)
+      await pub.publish("p", { header: {}, body: new TextEncoder().encode(String(i)) });
+    await waitFor(() => got.length === n, 10_000);
+    assert.deepEqual(
+      got,
+      Array.from({ length: n }, (_, i) => String(i)),
+    );
+    assert.equal(sub.connections(), 1);
+    assert.deepEqual(errors, []);
+  });
+
+  test("a subscriber that closes the connection mid-pipeline loses nothing: the rest is sent again", async (t) => {
+    const registry = createMemoryRegistry();
+    const got: string[] = [];
+    // Node answers the 10th request of a connection with Connection: close and drops the requests
+    // pipelined after it, as a server that recycles connections does.
+    const sub = await fakeSubscriber(
+      t,
+      registry,
+      "r",
+      (body, res) => {
+        got.push(bodyOf(body));
+        res.end();
+      },
+      { maxRequestsPerSocket: 10 },
+    );
+    const errors: MicroError[] = [];
+    const pub = createHttpBroker({ registry, logger: silentLogger, onDeliveryError: (e) => errors.push(e) });
+    t.after(() => pub.disconnect());
+    const n = 300;
+    for (let i = 0; i < n; i++)
+      await pub.publish("r", { header: {}, body: new TextEncoder().encode(String(i)) });
+    await waitFor(() => new Set(got).size === n, 10_000);
+    // First arrivals are in publish order; nothing was reported lost.
+    assert.deepEqual(
+      [...new Set(got)],
+      Array.from({ length: n }, (_, i) => String(i)),
+    );
+    assert.ok(sub.connections() >= n / 10, `connections: ${sub.connections()}`);
+    assert.deepEqual(errors, []);
+  });
+
+  test("a non-200 answer fails that delivery only; the next ones still arrive", async (t) => {
+    const registry = createMemoryRegistry();
+    const got: string[] = [];
+    await fakeSubscriber(t, registry, "s", (body, res) => {
+      const text = bodyOf(body);
+      got.push(text);
+      if (text === "2") {
+        res.statusCode = 500;
+        res.end("boom");
+      } else res.end();
+    });
+    const errors: MicroError[] = [];
+    const pub = createHttpBroker({ registry, logger: silentLogger, onDeliveryError: (e) => errors.push(e) });
+    t.after(() => pub.disconnect());
+    for (let i = 0; i < 5; i++)
+      await pub.publish("s", { header: {}, body: new TextEncoder().encode(String(i)) });
+    await waitFor(() => got.length === 5 && errors.length === 1);
+    assert.deepEqual(got, ["0", "1", "2", "3", "4"]);
+    assert.equal(errors[0]?.code, 500);
+    assert.match(errors[0]?.detail ?? "", /500 Internal Server Error: boom/);
+    await delay(50);
+    assert.equal(errors.length, 1);
+  });
+
+  test("a subscriber that never answers: deliveries fail with 408 within deliveryTimeoutMs", async (t) => {
+    const registry = createMemoryRegistry();
+    await fakeSubscriber(t, registry, "h", () => {});
+    const errors: MicroError[] = [];
+    const pub = createHttpBroker({
+      registry,
+      logger: silentLogger,
+      deliveryTimeoutMs: 100,
+      onDeliveryError: (e) => errors.push(e),
+    });
+    t.after(() => pub.disconnect());
+    for (let i = 0; i < 3; i++)
+      await pub.publish("h", { header: {}, body: new TextEncoder().encode(String(i)) });
+    // Each delivery is written at most twice; each timeout reports the oldest one.
+    await waitFor(() => errors.length === 3, 5_000);
+    assert.ok(
+      errors.every((e) => e.code === 408 || e.code === 503),
+      errors.map((e) => e.code).join(),
+    );
+    assert.equal(errors[0]?.code, 408);
   });
 });

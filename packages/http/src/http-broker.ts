@@ -80,10 +80,12 @@ interface LocalSub {
  * `{"Header":{...},"Body":"<base64>"}` to `http://<node>/?id=<node id>`: to every broadcast
  * subscriber of the topic and to one random member of each queue group.
  *
- * Delivery is at most once and asynchronous: `publish` resolves once deliveries are queued (it
- * rejects only when the registry cannot be asked, 503). Unreachable subscribers and topics
- * without subscribers are not errors, as in Go; see `onDeliveryError`. Messages from one
- * publisher reach one subscriber in publish order. There are no acks: `nack` is a no-op.
+ * Delivery is asynchronous and at most once, except that POSTs left unanswered when a connection
+ * breaks are written once more on a new one (a subscriber that crashed before answering may see a
+ * message twice): `publish` resolves once deliveries are queued (it rejects only when the registry
+ * cannot be asked, 503). Unreachable subscribers and topics without subscribers are not errors,
+ * as in Go; see `onDeliveryError`. Messages from one publisher reach one subscriber in publish
+ * order, pipelined on one connection. There are no acks: `nack` is a no-op.
  */
 export function createHttpBroker(options: HttpBrokerOptions): Broker {
   return new HttpBroker(options);

@@ -8,6 +8,8 @@ import { errorResponse, requestHead, responseHead } from "./http-writer.js";
 import { Inbox } from "./inbox.js";
 
 const ID = "go.micro.transport";
+/** The id of the error a client side reads for a non-200 response (the connection stays usable). */
+export const RESPONSE_ERROR_ID = "go.micro.client.transport";
 /** Messages buffered per socket before reading from the network pauses. */
 const INBOX_HIGH_WATER = 256;
 /** Bytes queued in one tick after which they are written at once rather than at the tick's end. */
@@ -65,6 +67,8 @@ export class HttpSocket implements Socket, ParserSink {
     private readonly cfg: SocketConfig,
     /** Client side: the `Host` header value. */
     private readonly host = "",
+    /** Client side: the request path, URL-encoded (the transport's is `/`, the broker's `/?id=…`). */
+    private readonly path = "/",
   ) {
     this.role = role;
     this.local = formatHostPort(sock.localAddress, sock.localPort);
@@ -85,7 +89,7 @@ export class HttpSocket implements Socket, ParserSink {
     if (this.isClosed || !sock.writable) {
       return Promise.reject(MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`));
     }
-    const head = this.role === "client" ? requestHead(this.host, message) : responseHead(message);
+    const head = this.role === "client" ? requestHead(this.host, message, this.path) : responseHead(message);
     // Head and body in one buffer: one write instead of a two-part writev.
     const headLen = Buffer.byteLength(head, "utf8");
     const frame = Buffer.allocUnsafe(headLen + message.body.length);
@@ -166,7 +170,7 @@ export class HttpSocket implements Socket, ParserSink {
       // Go's client: a non-200 response is a transport error "<Status>: <body>".
       const text = Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8");
       item = MicroError.internalServerError(
-        "go.micro.client.transport",
+        RESPONSE_ERROR_ID,
         `${status}${reason ? ` ${reason}` : ""}: ${text}`,
       );
     } else {

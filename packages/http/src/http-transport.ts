@@ -128,7 +128,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
 }
 
 /** Opens a TCP connection, bounded by `timeoutMs` and `signal`. */
-function connectTcp(
+export function connectTcp(
   host: string,
   port: number,
   target: string,

@@ -5,11 +5,12 @@ import { canonicalKey } from "./header-key.js";
 const FRAMING = new Set(["Content-Length", "Host", "Transfer-Encoding", "Trailer"]);
 
 /**
- * The head of a `POST /` request carrying `message`, as Go's `Request.Write` lays it out: request
- * line, `Host`, `Content-Length`, then the message headers in canonical MIME form.
+ * The head of a `POST <path>` request carrying `message`, as Go's `Request.Write` lays it out:
+ * request line, `Host`, `Content-Length`, then the message headers in canonical MIME form. `path`
+ * (default `/`) must already be URL-encoded.
  */
-export function requestHead(host: string, message: Message): string {
-  return `POST / HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${message.body.length}\r\n${headerLines(message.header)}\r\n`;
+export function requestHead(host: string, message: Message, path = "/"): string {
+  return `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${message.body.length}\r\n${headerLines(message.header)}\r\n`;
 }
 
 /** The head of an `HTTP/1.1 200 OK` response carrying `message`. */
