@@ -9,7 +9,7 @@ import type {
   Subscriber,
 } from "@microts/core";
 import { encodeMessageEnvelope, MicroError } from "@microts/core";
-import { abortReason, deadlineSignal, raceSignal, sleep } from "@microts/core/internal";
+import { abortReason, deadlineSignal, raceDeadline, raceSignal, sleep } from "@microts/core/internal";
 import type { ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -266,10 +266,32 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
       const what = `publish ${topic}`;
       const budget = opts.timeoutMs ?? publishTimeoutMs;
       const deadline = Date.now() + budget;
-      const d = deadlineSignal(ID, what, opts.signal, budget);
       const data = encodeMessageEnvelope(message);
       const msgID = message.header["Micro-ID"] || message.header["Micro-Id"] || nuid.next();
       let last: unknown;
+      const c0 = ctx;
+      if (c0 && c0.streams.covers(topic) && !opts.signal?.aborted) {
+        // The usual case, connected and the topic in the stream: one attempt under a timer, with
+        // no AbortController (it would cost more than the rest); a retryable failure goes on below.
+        const timeout = Math.max(1, Math.min(ATTEMPT_MS, budget));
+        try {
+          await raceDeadline(
+            ID,
+            what,
+            opts,
+            budget,
+            () => c0.js.publish(topic, data, { msgID, timeout }),
+            keep,
+          );
+          return;
+        } catch (err) {
+          if (err instanceof MicroError && (err.code === 408 || err.code === 499)) throw err;
+          if (!retryable(err)) throw publishError(what, err);
+          last = err;
+          if (/no responders/i.test(errorText(err))) c0.streams.reset();
+        }
+      }
+      const d = deadlineSignal(ID, what, opts.signal, Math.max(0, deadline - Date.now()));
       try {
         for (;;) {
           if (d.signal.aborted) throw abortReason(ID, what, d.signal);
@@ -340,4 +362,9 @@ function publishError(what: string, err: unknown): MicroError {
   const text = errorText(err);
   if (/max_payload|payload|subject/i.test(text)) return MicroError.badRequest(ID, `${what}: ${text}`);
   return MicroError.serviceUnavailable(ID, `${what}: ${text}`, { cause: err });
+}
+
+/** Leaves an error as it is (the publish paths map them themselves). */
+function keep(err: unknown): unknown {
+  return err;
 }

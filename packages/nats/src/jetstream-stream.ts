@@ -39,6 +39,11 @@ export class StreamManager {
     this.info = undefined;
   }
 
+  /** True when `topic` is known to be stored by the stream (no `ensure` needed). */
+  covers(topic: string): boolean {
+    return this.covered.has(topic);
+  }
+
   async ensure(topic: string): Promise<void> {
     if (this.covered.has(topic)) return;
     const fixed = this.settings.subjects;
