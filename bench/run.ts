@@ -9,7 +9,7 @@ import { platformInfo } from "./lib/platform.js";
 import { BENCH_DIR, profileChildren } from "./lib/proc.js";
 import { toMarkdown } from "./lib/report.js";
 import type { MemoryRow, Report, Row } from "./lib/results.js";
-import { log, runPubsub, runRegistry, runRpc } from "./lib/runner.js";
+import { log, runPubsub, runRegistry, runRpcStacks } from "./lib/runner.js";
 import { formatSmoke, type SmokeLine, smokeExtras, smokeStack } from "./lib/smoke.js";
 import { STACKS, type StackDef } from "./lib/stacks.js";
 import { evaluateTargets } from "./lib/targets.js";
@@ -63,12 +63,12 @@ async function bench(cfg: Config): Promise<number> {
   log(`micro-ts bench, ${cfg.mode} mode: Node ${platform.node}, ${platform.cpu} × ${platform.cores}`);
   const rows: Row[] = [];
   const memory: MemoryRow[] = [];
-  for (const s of STACKS.filter((x) => x.role === "rpc" && stackSelected(cfg, x))) {
-    log(`${s.id}`);
-    const r = await runRpc(s, cfg);
-    rows.push(...r.rows);
-    memory.push(...r.memory);
-  }
+  const rpc = await runRpcStacks(
+    STACKS.filter((x) => x.role === "rpc" && stackSelected(cfg, x)),
+    cfg,
+  );
+  rows.push(...rpc.rows);
+  memory.push(...rpc.memory);
   for (const s of STACKS.filter((x) => x.role === "pubsub" && stackSelected(cfg, x))) {
     log(`${s.id}`);
     rows.push(...(await runPubsub(s, cfg)));

@@ -58,45 +58,124 @@ interface Measured {
   firstError: string | undefined;
 }
 
-/** Warm-up round, then `cfg.rounds` measured rounds of `job`; medians and ranges. */
+/** What one measured round gives. */
+interface Sample {
+  rate: number;
+  p50Us: number;
+  p99Us: number;
+  cpuClientUs: number;
+  cpuServerUs: number | undefined;
+  errors: number;
+  lost: number;
+  firstError: string | undefined;
+}
+
+type RoundRunner = (job: Job) => Promise<{ r: RoundResult; rate: number; perUnit: number; lost: number }>;
+
+/** One measured round of `job`, with the server's CPU read before and after it. */
+async function sample(pair: Pair, job: Job, round: RoundRunner): Promise<Sample> {
+  const s0: Usage | undefined = pair.server ? await pair.server.usage() : undefined;
+  const { r, rate, perUnit, lost } = await round(job);
+  const s1: Usage | undefined = pair.server ? await pair.server.usage() : undefined;
+  if (r.count === 0) throw new Error(r.firstError ?? "no request completed");
+  return {
+    rate,
+    p50Us: r.p50Ns / 1000,
+    p99Us: r.p99Ns / 1000,
+    cpuClientUs: r.cpuUs / Math.max(perUnit, 1),
+    cpuServerUs: s0 && s1 ? (s1.cpuUs - s0.cpuUs) / Math.max(perUnit, 1) : undefined,
+    errors: r.errors,
+    lost,
+    firstError: r.firstError,
+  };
+}
+
+/** Medians and ranges over the measured rounds. */
+function summarize(samples: Sample[]): Measured {
+  const cpuS = samples.flatMap((x) => (x.cpuServerUs === undefined ? [] : [x.cpuServerUs]));
+  return {
+    rate: spread(samples.map((x) => x.rate)),
+    p50Us: spread(samples.map((x) => x.p50Us)),
+    p99Us: spread(samples.map((x) => x.p99Us)),
+    cpuClientUs: spread(samples.map((x) => x.cpuClientUs)).median,
+    cpuServerUs: cpuS.length > 0 ? spread(cpuS).median : null,
+    errors: samples.reduce((a, x) => a + x.errors, 0),
+    lost: samples.reduce((a, x) => a + x.lost, 0),
+    firstError: samples.find((x) => x.firstError !== undefined)?.firstError,
+  };
+}
+
+/** Warm-up round, then `cfg.rounds` measured rounds of `job`, one stack alone; medians and ranges. */
 async function measure(
   pair: Pair,
   cfg: Config,
   job: (durationMs: number) => Job,
-  round: (job: Job) => Promise<{ r: RoundResult; rate: number; perUnit: number; lost: number }>,
+  round: RoundRunner,
 ): Promise<Measured> {
   await round(job(cfg.warmupMs));
-  const rates: number[] = [];
-  const p50: number[] = [];
-  const p99: number[] = [];
-  const cpuC: number[] = [];
-  const cpuS: number[] = [];
-  let errors = 0;
-  let lost = 0;
-  let firstError: string | undefined;
-  for (let i = 0; i < cfg.rounds; i++) {
-    const s0: Usage | undefined = pair.server ? await pair.server.usage() : undefined;
-    const { r, rate, perUnit, lost: l } = await round(job(cfg.roundMs));
-    const s1: Usage | undefined = pair.server ? await pair.server.usage() : undefined;
-    if (r.count === 0) throw new Error(r.firstError ?? "no request completed");
-    rates.push(rate);
-    p50.push(r.p50Ns / 1000);
-    p99.push(r.p99Ns / 1000);
-    cpuC.push(r.cpuUs / Math.max(perUnit, 1));
-    if (s0 && s1) cpuS.push((s1.cpuUs - s0.cpuUs) / Math.max(perUnit, 1));
-    errors += r.errors;
-    lost += l;
-    firstError ??= r.firstError;
+  const samples: Sample[] = [];
+  for (let i = 0; i < cfg.rounds; i++) samples.push(await sample(pair, job(cfg.roundMs), round));
+  return summarize(samples);
+}
+
+/** A started request/response stack. */
+interface Live {
+  stack: StackDef;
+  pair: Pair;
+}
+
+/**
+ * One scenario over several stacks with their rounds interleaved: each stack warms up, then every
+ * round visits every stack in turn (starting one further each round). A machine that speeds up or
+ * slows down during the scenario then moves every stack's numbers alike, and the ratios between
+ * stacks stay fair. A stack that fails is left out of the remaining rounds.
+ */
+async function interleaved(
+  live: Live[],
+  cfg: Config,
+  group: "unary" | "stream",
+  scenario: string,
+  job: (durationMs: number) => Job,
+): Promise<Row[]> {
+  const samples = new Map<Live, Sample[]>();
+  const failed = new Map<Live, string>();
+  const runner = (p: Pair) => simpleRound(p, group === "unary");
+  for (const l of live) {
+    try {
+      await runner(l.pair)(job(cfg.warmupMs));
+      samples.set(l, []);
+    } catch (err) {
+      failed.set(l, errText(err));
+    }
   }
-  return {
-    rate: spread(rates),
-    p50Us: spread(p50),
-    p99Us: spread(p99),
-    cpuClientUs: spread(cpuC).median,
-    cpuServerUs: cpuS.length > 0 ? spread(cpuS).median : null,
-    errors,
-    lost,
-    firstError,
+  for (let i = 0; i < cfg.rounds; i++) {
+    log(`  ${scenario}: round ${i + 1}/${cfg.rounds}`);
+    for (let k = 0; k < live.length; k++) {
+      const l = live[(i + k) % live.length] as Live;
+      const got = samples.get(l);
+      if (!got) continue;
+      try {
+        got.push(await sample(l.pair, job(cfg.roundMs), runner(l.pair)));
+      } catch (err) {
+        samples.delete(l);
+        failed.set(l, errText(err));
+      }
+    }
+  }
+  return live.map((l) => {
+    const why = failed.get(l);
+    const got = samples.get(l);
+    if (why !== undefined || !got)
+      return missingRows(l.stack, [{ group, scenario }], "failed", why ?? "")[0] as Row;
+    return rowOf(l.stack, group, scenario, summarize(got));
+  });
+}
+
+/** A unary or stream round run by the client alone (its rate: completed units per second). */
+function simpleRound(p: Pair, unary: boolean): RoundRunner {
+  return async (job: Job) => {
+    const r = await p.client.run(job, 60_000 + (unary && job.kind === "unary" ? job.durationMs : 0) * 2);
+    return { r, rate: r.count / (r.elapsedNs / 1e9), perUnit: r.count, lost: 0 };
   };
 }
 
@@ -170,100 +249,100 @@ async function idleRow(stack: StackDef, server: Proc): Promise<MemoryRow> {
   };
 }
 
-/** Unary scenarios, then the server stream, then memory per connection, for one RPC stack. */
-export async function runRpc(stack: StackDef, cfg: Config): Promise<{ rows: Row[]; memory: MemoryRow[] }> {
-  const scenarios = rpcScenarios(stack, cfg);
-  const reason = await stack.unavailable?.();
-  if (reason) return { rows: missingRows(stack, scenarios, "unavailable", reason), memory: [] };
+/**
+ * The request/response stacks: each is started and its memory read while it is the only one at
+ * work; then every unary scenario, and the server stream, runs over all of them with interleaved
+ * rounds ({@link interleaved}); then they stop.
+ */
+export async function runRpcStacks(
+  stacks: StackDef[],
+  cfg: Config,
+): Promise<{ rows: Row[]; memory: MemoryRow[] }> {
   const rows: Row[] = [];
   const memory: MemoryRow[] = [];
-  let pair: Pair | undefined;
+  const live: Live[] = [];
   try {
-    pair = await startPair(stack);
-    const p = pair;
-    if (p.server && !stack.server?.includes("go-micro")) memory.push(await idleRow(stack, p.server));
-    const simple = async (job: Job) => {
-      const r = await p.client.run(job, 60_000 + (job.kind === "unary" ? job.durationMs : 0) * 2);
-      return { r, rate: r.count / (r.elapsedNs / 1e9), perUnit: r.count, lost: 0 };
-    };
-    // Memory per connection first, while the server's heap is still small and quiet.
-    if (stack.connections && p.server) {
-      log(`  ${stack.id}: memory per connection`);
+    for (const stack of stacks) {
+      const reason = await stack.unavailable?.();
+      if (reason) {
+        rows.push(...missingRows(stack, rpcScenarios(stack, cfg), "unavailable", reason));
+        continue;
+      }
+      log(`${stack.id}: start`);
+      let pair: Pair | undefined;
       try {
-        const before = await p.server.usage(true);
-        await p.client.run({ kind: "connections", count: cfg.connections }, 120_000);
-        await sleep(500);
-        const after = await p.server.usage(true);
-        memory.push({
-          stack: stack.id,
-          what: "per-connection",
-          status: "ok",
-          perConnectionKiB: (after.rss - before.rss) / 1024 / cfg.connections,
-          heapPerConnectionKiB: (after.heapUsed - before.heapUsed) / 1024 / cfg.connections,
-          connections: cfg.connections,
-        });
+        pair = await startPair(stack);
+        memory.push(...(await memoryRows(stack, pair, cfg)));
+        live.push({ stack, pair });
       } catch (err) {
-        memory.push({ stack: stack.id, what: "per-connection", status: "failed", reason: errText(err) });
+        await pair?.stop();
+        rows.push(...missingRows(stack, rpcScenarios(stack, cfg), "failed", errText(err)));
       }
     }
     for (const bytes of cfg.payloads) {
       for (const c of cfg.concurrencies) {
         const scenario = unaryScenario(c, bytes);
-        log(`  ${stack.id}: ${scenario}`);
-        try {
-          const m = await measure(
-            p,
-            cfg,
-            (durationMs) => ({
-              kind: "unary",
-              concurrency: c,
-              payloadBytes: bytes,
-              durationMs,
-              maxCount: cfg.maxCount,
-            }),
-            simple,
-          );
-          rows.push(rowOf(stack, "unary", scenario, m));
-        } catch (err) {
-          rows.push(...missingRows(stack, [{ group: "unary", scenario }], "failed", errText(err)));
-        }
-      }
-    }
-    if (stack.stream) {
-      const scenario = streamScenario(cfg);
-      log(`  ${stack.id}: ${scenario}`);
-      try {
-        const m = await measure(
-          p,
-          cfg,
-          (durationMs) => ({
-            kind: "stream",
-            payloadBytes: cfg.streamPayload,
-            perStream: cfg.perStream,
+        log(`${scenario}: ${live.length} stacks, rounds interleaved`);
+        rows.push(
+          ...(await interleaved(live, cfg, "unary", scenario, (durationMs) => ({
+            kind: "unary",
+            concurrency: c,
+            payloadBytes: bytes,
             durationMs,
             maxCount: cfg.maxCount,
-          }),
-          simple,
+          }))),
         );
-        rows.push(rowOf(stack, "stream", scenario, m));
-      } catch (err) {
-        rows.push(...missingRows(stack, [{ group: "stream", scenario }], "failed", errText(err)));
       }
     }
-  } catch (err) {
-    const done = new Set(rows.map((r) => r.scenario));
-    rows.push(
-      ...missingRows(
-        stack,
-        scenarios.filter((s) => !done.has(s.scenario)),
-        "failed",
-        errText(err),
-      ),
-    );
+    const streaming = live.filter((l) => l.stack.stream);
+    if (streaming.length > 0) {
+      const scenario = streamScenario(cfg);
+      log(`${scenario}: ${streaming.length} stacks, rounds interleaved`);
+      rows.push(
+        ...(await interleaved(streaming, cfg, "stream", scenario, (durationMs) => ({
+          kind: "stream",
+          payloadBytes: cfg.streamPayload,
+          perStream: cfg.perStream,
+          durationMs,
+          maxCount: cfg.maxCount,
+        }))),
+      );
+    }
   } finally {
-    await pair?.stop();
+    for (const l of live) await l.pair.stop();
   }
+  // Table order: the stacks' order (a stack that could not start was recorded first).
+  const order = new Map(stacks.map((st, i) => [st.id, i]));
+  rows.sort((a, b) => (order.get(a.stack) ?? 0) - (order.get(b.stack) ?? 0));
   return { rows, memory };
+}
+
+/**
+ * A started stack's idle server memory, then its memory per connection (measured first, while
+ * the server's heap is still small and quiet).
+ */
+async function memoryRows(stack: StackDef, p: Pair, cfg: Config): Promise<MemoryRow[]> {
+  const out: MemoryRow[] = [];
+  if (p.server && !stack.server?.includes("go-micro")) out.push(await idleRow(stack, p.server));
+  if (!stack.connections || !p.server) return out;
+  log(`  ${stack.id}: memory per connection`);
+  try {
+    const before = await p.server.usage(true);
+    await p.client.run({ kind: "connections", count: cfg.connections }, 120_000);
+    await sleep(500);
+    const after = await p.server.usage(true);
+    out.push({
+      stack: stack.id,
+      what: "per-connection",
+      status: "ok",
+      perConnectionKiB: (after.rss - before.rss) / 1024 / cfg.connections,
+      heapPerConnectionKiB: (after.heapUsed - before.heapUsed) / 1024 / cfg.connections,
+      connections: cfg.connections,
+    });
+  } catch (err) {
+    out.push({ stack: stack.id, what: "per-connection", status: "failed", reason: errText(err) });
+  }
+  return out;
 }
 
 /** The pub/sub scenarios (one subscriber, a queue group of three) for one pub/sub stack. */

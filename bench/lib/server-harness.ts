@@ -20,23 +20,36 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
+/** Quiet 5 ms ticks after which the progress timer stops (it starts again with the next message). */
+const IDLE_TICKS = 40;
+
 /**
  * Runs a stack's server in this (forked) process: starts it, announces `ready` with its address,
- * reports received-message counts every 5 ms while they change, stops on request.
+ * reports received-message counts every 5 ms while they change, stops on request. The report
+ * timer runs only while messages arrive: an idle server wakes up for nothing, because the
+ * request/response stacks wait side by side while another is measured.
  */
 export function runServer(start: (ctx: ServerContext) => Promise<ServerHandle>): void {
   let total = 0;
   let reported = 0;
+  let quiet = 0;
+  let stopped = false;
   let handle: ServerHandle | undefined;
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
     if (total !== reported) {
       reported = total;
+      quiet = 0;
       send({ t: "progress", received: total });
+    } else if (++quiet >= IDLE_TICKS) {
+      clearInterval(timer);
+      timer = undefined;
     }
-  }, 5);
+  };
   serveParent({
     usage: (gc) => (handle?.usage ? handle.usage(gc) : Promise.resolve(usage(gc))),
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await handle?.close();
     },
@@ -45,6 +58,10 @@ export function runServer(start: (ctx: ServerContext) => Promise<ServerHandle>):
     args: childArgs(),
     received(n = 1) {
       total += n;
+      if (timer === undefined && !stopped) {
+        quiet = 0;
+        timer = setInterval(tick, 5);
+      }
     },
   }).then(
     (h) => {
