@@ -29,7 +29,7 @@ export interface Config {
 
 const HELP = `usage: npm run bench -- [--quick | --full | --smoke] [--only <substring>]...
   --quick           1 KiB unary at c=1 and c=64, stream, pub/sub, registry, memory (< 3 min; default)
-  --full            adds 16 B and 64 KiB payloads and longer rounds (< 10 min)
+  --full            adds 16 B and 64 KiB payloads, every broker, 5 rounds (< 10 min)
   --smoke           every stack: start, one request/answer, stop (exit 1 if an available stack fails)
   --only <s>        only stacks or scenario groups (unary, stream, pubsub, registry, memory) containing <s>; repeatable
   --rounds <n>      measured rounds per scenario
@@ -72,9 +72,9 @@ export function parseConfig(argv: string[]): Config {
   return {
     mode,
     only: values.only ?? [],
-    warmupMs: num(values["warmup-ms"], full ? 700 : 500),
+    warmupMs: num(values["warmup-ms"], 500),
     rounds: num(values.rounds, full ? 5 : 3),
-    roundMs: num(values["round-ms"], full ? 800 : 700),
+    roundMs: num(values["round-ms"], 700),
     concurrencies: [1, 64],
     payloads: full ? [16, 1024, 65536] : [1024],
     perStream: 1_000,
