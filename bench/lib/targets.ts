@@ -20,7 +20,14 @@ function why(rows: Row[], scenario: string, stack: string): string {
   return r ? `${stack} ${r.status}${r.reason ? `: ${r.reason}` : ""}` : `${stack} not run`;
 }
 
-const x = (n: number): string => `${n.toFixed(2)}×`;
+/**
+ * A ratio with two decimals, or three when two would print the target's own bound for a value
+ * on the other side of it (0.998 against ≥ 1.0 reads "0.998×", not a "1.00×" that is not met).
+ */
+const x = (n: number, bound: number): string => {
+  const two = n.toFixed(2);
+  return `${two === bound.toFixed(2) && n !== bound ? n.toFixed(3) : two}×`;
+};
 
 /** A throughput ratio target: `a` / `b` ≥ `min`. */
 function ratio(
@@ -37,7 +44,7 @@ function ratio(
     return { target, status: "unavailable", value: !ra ? why(rows, scenario, a) : why(rows, scenario, b) };
   }
   const v = ra.rate.median / rb.rate.median;
-  return { target, status: v >= min ? "met" : "not met", value: `${x(v)} (${a} / ${b})` };
+  return { target, status: v >= min ? "met" : "not met", value: `${x(v, min)} (${a} / ${b})` };
 }
 
 /** Evaluates the issue's targets on one run's rows. */
@@ -63,7 +70,7 @@ export function evaluateTargets(rows: Row[], memory: MemoryRow[], _cfg: Config):
     out.push({
       target: t1,
       status: v >= 0.5 ? "met" : "not met",
-      value: `${x(v)} (${best64.stack} / ${raw64.stack})`,
+      value: `${x(v, 0.5)} (${best64.stack} / ${raw64.stack})`,
     });
   }
   const best1 = NETWORKED_MICROTS.map((s) => ok(rows, c1, s))
@@ -82,7 +89,7 @@ export function evaluateTargets(rows: Row[], memory: MemoryRow[], _cfg: Config):
     out.push({
       target: t2,
       status: v <= 1.3 ? "met" : "not met",
-      value: `${x(v)} (${best1.stack} ${best1.p50Us.median.toFixed(0)} µs / ${raw1.stack} ${raw1.p50Us.median.toFixed(0)} µs)`,
+      value: `${x(v, 1.3)} (${best1.stack} ${best1.p50Us.median.toFixed(0)} µs / ${raw1.stack} ${raw1.p50Us.median.toFixed(0)} µs)`,
     });
   }
   out.push(
