@@ -5,7 +5,7 @@ import { describe, type TestContext, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { BrokerEvent, MicroError, Registry } from "@microts/core";
 import { createMemoryRegistry, silentLogger } from "@microts/core";
-import { createHttpBroker } from "./http-broker.js";
+import { createHttpBroker, type HttpBrokerOptions } from "./http-broker.js";
 
 /** POSTs like Go's http broker publisher; returns status and body. */
 async function post(
@@ -255,6 +255,29 @@ async function fakeSubscriber(
 /** The text of each envelope's body, in arrival order. */
 const bodyOf = (envelope: string): string => Buffer.from(JSON.parse(envelope).Body, "base64").toString();
 
+/** A publishing broker whose delivery errors are collected in `errors`, disconnected after the test. */
+function pipelinePublisher(
+  t: TestContext,
+  registry: Registry,
+  options: Partial<HttpBrokerOptions> = {},
+): { errors: MicroError[]; publishNumbers(topic: string, n: number): Promise<void> } {
+  const errors: MicroError[] = [];
+  const pub = createHttpBroker({
+    registry,
+    logger: silentLogger,
+    onDeliveryError: (e) => errors.push(e),
+    ...options,
+  });
+  t.after(() => pub.disconnect());
+  return {
+    errors,
+    async publishNumbers(topic, n) {
+      for (let i = 0; i < n; i++)
+        await pub.publish(topic, { header: {}, body: new TextEncoder().encode(String(i)) });
+    },
+  };
+}
+
 describe("http broker: pipelined deliveries", { timeout: 20_000 }, () => {
   test("many messages reach one subscriber in order over one connection", async (t) => {
     const registry = createMemoryRegistry();
@@ -263,12 +286,9 @@ describe("http broker: pipelined deliveries", { timeout: 20_000 }, () => {
       got.push(bodyOf(body));
       res.end();
     });
-    const errors: MicroError[] = [];
-    const pub = createHttpBroker({ registry, logger: silentLogger, onDeliveryError: (e) => errors.push(e) });
-    t.after(() => pub.disconnect());
+    const { errors, publishNumbers } = pipelinePublisher(t, registry);
     const n = 2_000;
-    for (let i = 0; i < n; i++)
-      await pub.publish("p", { header: {}, body: new TextEncoder().encode(String(i)) });
+    await publishNumbers("p", n);
     await waitFor(() => got.length === n, 10_000);
     assert.deepEqual(
       got,
@@ -293,12 +313,9 @@ describe("http broker: pipelined deliveries", { timeout: 20_000 }, () => {
       },
       { maxRequestsPerSocket: 10 },
     );
-    const errors: MicroError[] = [];
-    const pub = createHttpBroker({ registry, logger: silentLogger, onDeliveryError: (e) => errors.push(e) });
-    t.after(() => pub.disconnect());
+    const { errors, publishNumbers } = pipelinePublisher(t, registry);
     const n = 300;
-    for (let i = 0; i < n; i++)
-      await pub.publish("r", { header: {}, body: new TextEncoder().encode(String(i)) });
+    await publishNumbers("r", n);
     await waitFor(() => new Set(got).size === n, 10_000);
     // First arrivals are in publish order; nothing was reported lost.
     assert.deepEqual(
@@ -320,11 +337,8 @@ describe("http broker: pipelined deliveries", { timeout: 20_000 }, () => {
         res.end("boom");
       } else res.end();
     });
-    const errors: MicroError[] = [];
-    const pub = createHttpBroker({ registry, logger: silentLogger, onDeliveryError: (e) => errors.push(e) });
-    t.after(() => pub.disconnect());
-    for (let i = 0; i < 5; i++)
-      await pub.publish("s", { header: {}, body: new TextEncoder().encode(String(i)) });
+    const { errors, publishNumbers } = pipelinePublisher(t, registry);
+    await publishNumbers("s", 5);
     await waitFor(() => got.length === 5 && errors.length === 1);
     assert.deepEqual(got, ["0", "1", "2", "3", "4"]);
     assert.equal(errors[0]?.code, 500);
@@ -336,16 +350,8 @@ describe("http broker: pipelined deliveries", { timeout: 20_000 }, () => {
   test("a subscriber that never answers: deliveries fail with 408 within deliveryTimeoutMs", async (t) => {
     const registry = createMemoryRegistry();
     await fakeSubscriber(t, registry, "h", () => {});
-    const errors: MicroError[] = [];
-    const pub = createHttpBroker({
-      registry,
-      logger: silentLogger,
-      deliveryTimeoutMs: 100,
-      onDeliveryError: (e) => errors.push(e),
-    });
-    t.after(() => pub.disconnect());
-    for (let i = 0; i < 3; i++)
-      await pub.publish("h", { header: {}, body: new TextEncoder().encode(String(i)) });
+    const { errors, publishNumbers } = pipelinePublisher(t, registry, { deliveryTimeoutMs: 100 });
+    await publishNumbers("h", 3);
     // Each delivery is written at most twice; each timeout reports the oldest one.
     await waitFor(() => errors.length === 3, 5_000);
     assert.ok(

@@ -9,7 +9,14 @@ import type {
   Subscriber,
 } from "@microts/core";
 import { encodeMessageEnvelope, MicroError } from "@microts/core";
-import { abortReason, deadlineSignal, raceDeadline, raceSignal, sleep } from "@microts/core/internal";
+import {
+  abortReason,
+  deadlineSignal,
+  keepError,
+  raceDeadline,
+  raceSignal,
+  sleep,
+} from "@microts/core/internal";
 import type { ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -270,7 +277,7 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
       const msgID = message.header["Micro-ID"] || message.header["Micro-Id"] || nuid.next();
       let last: unknown;
       const c0 = ctx;
-      if (c0 && c0.streams.covers(topic) && !opts.signal?.aborted) {
+      if (c0?.streams.covers(topic) && !opts.signal?.aborted) {
         // The usual case, connected and the topic in the stream: one attempt under a timer, with
         // no AbortController (it would cost more than the rest); a retryable failure goes on below.
         const timeout = Math.max(1, Math.min(ATTEMPT_MS, budget));
@@ -281,7 +288,7 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
             opts,
             budget,
             () => c0.js.publish(topic, data, { msgID, timeout }),
-            keep,
+            keepError,
           );
           return;
         } catch (err) {
@@ -362,9 +369,4 @@ function publishError(what: string, err: unknown): MicroError {
   const text = errorText(err);
   if (/max_payload|payload|subject/i.test(text)) return MicroError.badRequest(ID, `${what}: ${text}`);
   return MicroError.serviceUnavailable(ID, `${what}: ${text}`, { cause: err });
-}
-
-/** Leaves an error as it is (the publish paths map them themselves). */
-function keep(err: unknown): unknown {
-  return err;
 }

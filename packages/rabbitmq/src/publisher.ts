@@ -1,6 +1,13 @@
 import type { BrokerMessage, PublishOptions } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { abortReason, deadlineSignal, raceAbort, raceDeadline, sleep } from "@microts/core/internal";
+import {
+  abortReason,
+  deadlineSignal,
+  keepError,
+  raceAbort,
+  raceDeadline,
+  sleep,
+} from "@microts/core/internal";
 import type { Channel, ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { ConnectionManager } from "./connection-manager.js";
 import { amqpError, ID } from "./errors.js";
@@ -39,8 +46,8 @@ export class Publisher {
       // more than the rest of the publish). Any failure but a nack goes on to the retrying path.
       const started = Date.now();
       try {
-        // Failures come back unmapped (`keep`): a nack or a bad message must be told apart.
-        await raceDeadline(ID, what, io, budget, () => this.write(ch, topic, body, props), keep);
+        // Failures come back unmapped (`keepError`): a nack or a bad message must be told apart.
+        await raceDeadline(ID, what, io, budget, () => this.write(ch, topic, body, props), keepError);
         return;
       } catch (err) {
         const fatal = this.fatal(what, err);
@@ -210,8 +217,4 @@ export class Publisher {
       ch.once("close", onClose);
     });
   }
-}
-
-function keep(err: unknown): unknown {
-  return err;
 }

@@ -14,6 +14,7 @@ export { getOrInsert } from "./maps.js";
 export {
   abortReason,
   deadlineSignal,
+  keepError,
   raceAbort,
   raceDeadline,
   raceSignal,

@@ -183,6 +183,14 @@ export function raceDeadline<T>(
   });
 }
 
+/**
+ * A `mapError` for {@link raceDeadline} that leaves a failure as it is, for a caller that tells
+ * failures apart itself (a nack from a lost connection) before mapping them.
+ */
+export function keepError(err: unknown): unknown {
+  return err;
+}
+
 /** Resolves after `ms`, or rejects early with the signal's reason. */
 export function sleep(ms: number, signal?: AbortSignal, id = "go.micro.client"): Promise<void> {
   if (ms <= 0 && !signal?.aborted) return Promise.resolve();
