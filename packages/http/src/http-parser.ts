@@ -231,6 +231,9 @@ export class HttpParser {
         this.fail(400, `malformed request line ${quote(first)}`);
         return false;
       }
+    } else if (first === "HTTP/1.1 200 OK") {
+      status = 200;
+      reason = "OK";
     } else {
       const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(first);
       if (!m) {

@@ -14,6 +14,10 @@ export const RESPONSE_ERROR_ID = "go.micro.client.transport";
 const INBOX_HIGH_WATER = 256;
 /** Bytes queued in one tick after which they are written at once rather than at the tick's end. */
 const MAX_BATCH_BYTES = 16 * 1024;
+/** Size of the shared buffers outgoing messages are written into. */
+const SLAB_BYTES = 64 * 1024;
+/** Messages whose head and body may take more than this get a buffer of their own. */
+const MAX_SLAB_MESSAGE = 16 * 1024;
 /**
  * Messages queued in one tick after which they are written at once. Shorter batches let the peer
  * start on the first messages while this side still produces the rest: with many small calls on
@@ -38,8 +42,9 @@ type Item = Message | MicroError;
  * message as a `POST /` request and reads an open-ended sequence of responses; the server side
  * reads requests and writes `200 OK` responses. Sends and receives are independent.
  *
- * Each message is written as one buffer (head and body together); messages sent in the same tick
- * are joined into one write.
+ * Messages sent in the same tick leave in one write. Head and body are written into a buffer
+ * shared by the process's sockets, where one socket's messages of a tick usually lie side by side,
+ * so that write takes them without another copy.
  * Malformed, oversize or stalled input closes the connection; the error (400, 413, 408) is what
  * pending and later `recv` calls reject with. A lost connection is a 503.
  */
@@ -52,9 +57,14 @@ export class HttpSocket implements Socket, ParserSink {
   private readonly parser: HttpParser;
   private readonly role: "client" | "server";
   private isClosed = false;
-  /** Frames queued in this tick, written together by {@link flush}. */
+  /** Queued bytes that are not part of the open run, in order; written by {@link flush}. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private pendingCount = 0;
+  /** The open run: bytes `runStart` up to `runEnd` of `runSlab`, where the next message goes. */
+  private runSlab: Buffer | undefined;
+  private runStart = 0;
+  private runEnd = 0;
   private drainWait: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private headStart = 0;
@@ -90,15 +100,25 @@ export class HttpSocket implements Socket, ParserSink {
       return Promise.reject(MicroError.serviceUnavailable(ID, `send to ${this.remote}: connection closed`));
     }
     const head = this.role === "client" ? requestHead(this.host, message, this.path) : responseHead(message);
-    // Head and body in one buffer: one write instead of a two-part writev.
-    const headLen = Buffer.byteLength(head, "utf8");
-    const frame = Buffer.allocUnsafe(headLen + message.body.length);
-    frame.write(head, 0, headLen, "utf8");
-    frame.set(message.body, headLen);
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
-    if (this.pending.length === 1) process.nextTick(flushSocket, this);
-    if (this.pendingBytes >= MAX_BATCH_BYTES || this.pending.length >= MAX_BATCH_MESSAGES) {
+    const body = message.body;
+    // A head takes at most 3 bytes per UTF-16 unit.
+    const most = head.length * 3 + body.length;
+    let size: number;
+    if (most > MAX_SLAB_MESSAGE) {
+      // Head and body in one buffer of its own: one write instead of a two-part writev.
+      this.closeRun();
+      const headLen = Buffer.byteLength(head, "utf8");
+      const frame = Buffer.allocUnsafe(headLen + body.length);
+      frame.write(head, 0, headLen, "utf8");
+      frame.set(body, headLen);
+      this.pending.push(frame);
+      size = frame.length;
+    } else {
+      size = this.appendToSlab(head, body, most);
+    }
+    this.pendingBytes += size;
+    if (++this.pendingCount === 1) process.nextTick(flushSocket, this);
+    if (this.pendingBytes >= MAX_BATCH_BYTES || this.pendingCount >= MAX_BATCH_MESSAGES) {
       if (!this.flush()) return this.waitDrain(options);
     } else if (sock.writableNeedDrain) {
       return this.waitDrain(options);
@@ -152,13 +172,47 @@ export class HttpSocket implements Socket, ParserSink {
    * (fewer syscalls when a stream sends many messages at once).
    */
   flush(): boolean {
-    const frames = this.pending;
-    if (frames.length === 0) return true;
-    const data = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames, this.pendingBytes);
-    this.pending = [];
+    if (this.pendingCount === 0) return true;
+    this.closeRun();
+    const parts = this.pending;
+    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.pendingBytes);
+    parts.length = 0;
     this.pendingBytes = 0;
+    this.pendingCount = 0;
     if (this.isClosed && !this.sock.writable) return true;
     return this.sock.write(data);
+  }
+
+  /**
+   * Writes head and body at the end of the shared slab; returns the bytes written. The message
+   * extends the open run when the run ends where the slab does (no other socket wrote since), so
+   * the messages of one tick usually leave as one view of the slab, without another copy.
+   */
+  private appendToSlab(head: string, body: Uint8Array, most: number): number {
+    if (slab.length - slabUsed < most) {
+      this.closeRun();
+      slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      slabUsed = 0;
+    } else if (this.runSlab !== slab || this.runEnd !== slabUsed) {
+      this.closeRun();
+    }
+    if (this.runSlab === undefined) {
+      this.runSlab = slab;
+      this.runStart = slabUsed;
+    }
+    const start = slabUsed;
+    const bodyAt = start + slab.write(head, start, "utf8");
+    slab.set(body, bodyAt);
+    slabUsed = bodyAt + body.length;
+    this.runEnd = slabUsed;
+    return slabUsed - start;
+  }
+
+  /** Moves the open run, if any, to the pending parts. */
+  private closeRun(): void {
+    if (this.runSlab === undefined) return;
+    this.pending.push(this.runSlab.subarray(this.runStart, this.runEnd));
+    this.runSlab = undefined;
   }
 
   // ---- ParserSink -------------------------------------------------------------------------
@@ -306,6 +360,13 @@ export class HttpSocket implements Socket, ParserSink {
 }
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * The buffer every socket of the process writes its outgoing messages into, from `slabUsed` on.
+ * A full one is replaced, and lives on until the writes that view it are done.
+ */
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
 
 function flushSocket(s: HttpSocket): void {
   s.flush();

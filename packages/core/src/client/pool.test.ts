@@ -142,6 +142,31 @@ describe("connection pool: unary calls share connections", () => {
     assert.equal(server.conns.length, 1);
   });
 
+  test("calls with different deadlines on one connection each time out at their own", async () => {
+    client = make();
+    await roundTrip("first", 1);
+    const started = Date.now();
+    const long = call("long", 5_000); // arms the connection's deadline timer for 5 s
+    const short = call("short", 60); // earlier: re-arms it
+    const shorter = call("shorter", 30);
+    await server.waitFor(4);
+    const timedOut = async (p: Promise<unknown>) => {
+      await assert.rejects(p, (e: unknown) => e instanceof MicroError && e.code === 408);
+      return Date.now() - started;
+    };
+    const [tShorter, tShort] = await Promise.all([timedOut(shorter), timedOut(short)]);
+    assert.ok(tShorter >= 25 && tShorter < 1_000, `30 ms call failed after ${tShorter} ms`);
+    assert.ok(tShort >= 55 && tShort < 1_000, `60 ms call failed after ${tShort} ms`);
+    // The long call still waits, and gets its reply.
+    await server.answer(1);
+    assert.equal((await long).echo, "long");
+    // A later call with a short deadline times out too, once the connection was idle.
+    const again = call("again", 40);
+    await server.waitFor(5);
+    await assert.rejects(again, (e: unknown) => e instanceof MicroError && e.code === 408);
+    assert.equal(server.conns.length, 1);
+  });
+
   test("a lost connection fails every call on it with 503, and the next call dials again", async () => {
     client = make();
     await roundTrip("first", 1);

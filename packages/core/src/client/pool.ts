@@ -1,4 +1,5 @@
 import { MicroError } from "../errors/micro-error.js";
+import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { getHeader, Header } from "../rpc/headers.js";
 import type { Message, Socket, Transport } from "../transport/transport.js";
 import type { CallScope } from "./call-scope.js";
@@ -30,7 +31,9 @@ const ID = "go.micro.client";
 interface Pending {
   resolve(reply: Message): void;
   reject(err: unknown): void;
-  timer: NodeJS.Timeout | undefined;
+  /** The call's deadline (epoch ms), or +Infinity. */
+  deadline: number;
+  scope: CallScope;
   unlisten: () => void;
 }
 
@@ -57,6 +60,8 @@ export class SharedConnection {
   /** Takes no new calls; closes when the last pending one ends. */
   retiring = false;
   dead = false;
+  /** The deadlines of the pending calls: one timer, not one per call. */
+  private readonly deadlines = new DeadlineTimer((now) => this.expireDue(now));
 
   constructor(
     readonly socket: Socket,
@@ -86,10 +91,11 @@ export class SharedConnection {
       );
     }
     return new Promise<Message>((resolve, reject) => {
-      const p: Pending = { resolve, reject, timer: undefined, unlisten: noop };
+      const deadline = scope.deadline ?? Number.POSITIVE_INFINITY;
+      const p: Pending = { resolve, reject, deadline, scope, unlisten: noop };
+      if (this.pending.size === 0) this.deadlines.keepProcessAlive(true);
       this.pending.set(id, p);
-      const left = scope.remainingMs();
-      if (left !== undefined) p.timer = setTimeout(expire, left, this, id, scope);
+      this.deadlines.add(deadline);
       if (scope.parents.length > 0) p.unlisten = scope.listen((reason) => this.cancel(id, p, reason));
       this.socket.send(message).then(undefined, (err: unknown) => {
         if (this.pending.get(id) !== p) return;
@@ -124,8 +130,20 @@ export class SharedConnection {
 
   private settle(id: string, p: Pending): void {
     this.pending.delete(id);
-    if (p.timer !== undefined) clearTimeout(p.timer);
+    // An idle connection's timer stays armed (re-arming costs more than a late no-op wake-up),
+    // but it no longer keeps the process alive.
+    if (this.pending.size === 0) this.deadlines.keepProcessAlive(false);
     p.unlisten();
+  }
+
+  /** Calls past their deadline fail with 408; returns the next deadline. */
+  private expireDue(now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) this.abandon(id, p, p.scope.reason() ?? p.scope.timeoutError());
+      else if (p.deadline < next) next = p.deadline;
+    }
+    return this.dead ? Number.POSITIVE_INFINITY : next;
   }
 
   private async read(): Promise<void> {
@@ -184,6 +202,7 @@ export class SharedConnection {
       this.settle(id, p);
       p.reject(tagPhase(why, "response"));
     }
+    this.deadlines.stop();
     void this.socket.close();
   }
 
@@ -191,6 +210,7 @@ export class SharedConnection {
     if (this.retiring && this.pending.size === 0 && !this.dead) {
       this.dead = true;
       this.onDead(this);
+      this.deadlines.stop();
       void this.socket.close();
     }
   }
@@ -205,11 +225,6 @@ export class SharedConnection {
     this.retiring = true;
     this.closeIfRetired();
   }
-}
-
-function expire(conn: SharedConnection, id: string, scope: CallScope): void {
-  const p = conn.pending.get(id);
-  if (p) conn.abandon(id, p, scope.reason() ?? scope.timeoutError());
 }
 
 function noop(): void {}

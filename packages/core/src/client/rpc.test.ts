@@ -30,6 +30,11 @@ class Greeter {
   async deadline(_req: unknown, ctx: Context) {
     return { deadline: ctx.deadline };
   }
+  /** Waits until its request ends early, then fails with the reason. */
+  async wait(_req: unknown, ctx: Context): Promise<never> {
+    await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+    throw ctx.signal.reason;
+  }
   async *count(req: { n: number }) {
     for (let i = 0; i < req.n; i++) yield { i };
   }
@@ -149,6 +154,43 @@ describe("RPC over the memory transport", () => {
       rsp.deadline >= before + 2_500 && rsp.deadline <= Date.now() + 3_000,
       `deadline ${rsp.deadline - before}`,
     );
+  });
+
+  test("the server ends each request at the deadline of its own Timeout header", async () => {
+    const sock = await transport.dial(server.address as string);
+    const started = Date.now();
+    const send = (id: string, timeout: string) =>
+      sock.send({
+        header: {
+          "Micro-Id": id,
+          "Micro-Endpoint": "Greeter.Wait",
+          "Content-Type": "application/json",
+          Timeout: timeout,
+        },
+        body: new TextEncoder().encode("{}"),
+      });
+    await send("long", "5000000000"); // nanoseconds, as Go writes it
+    await send("short", "80000000");
+    await send("shorter", "40000000");
+    const replies: { id: string; code: number; ms: number }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const reply = await sock.recv({ timeoutMs: 2_000 });
+      replies.push({
+        id: reply.header["Micro-Id"] ?? "",
+        code: MicroError.parse(reply.header["Micro-Error"] ?? "").code,
+        ms: Date.now() - started,
+      });
+    }
+    assert.deepEqual(
+      replies.map((r) => [r.id, r.code]),
+      [
+        ["shorter", 408],
+        ["short", 408],
+      ],
+    );
+    assert.ok((replies[0]?.ms ?? 0) >= 35, `40 ms request ended after ${replies[0]?.ms} ms`);
+    assert.ok((replies[1]?.ms ?? 0) >= 75, `80 ms request ended after ${replies[1]?.ms} ms`);
+    await sock.close();
   });
 
   test("the typed proxy maps methods to endpoints", async () => {

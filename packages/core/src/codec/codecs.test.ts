@@ -46,3 +46,43 @@ test("json codec escapes < > & as Go does when asked, and reads both forms alike
   assert.equal(Buffer.from(plain.marshal({ h: "x>y&z" })).toString("utf8"), '{"h":"x>y&z"}\n');
   assert.deepEqual(plain.unmarshal(go.marshal({ h: "x>y&z" })), { h: "x>y&z" });
 });
+
+test("json codec: values with long strings are written byte for byte as JSON.stringify writes them", () => {
+  const long = "x".repeat(300);
+  class Point {
+    constructor(
+      readonly x: number,
+      readonly label: string,
+    ) {}
+  }
+  const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { s: long, n: 1 });
+  const values: unknown[] = [
+    long,
+    { data: long },
+    { data: long, n: -0, big: 1e21, nan: Number.NaN, inf: -Infinity, t: true, f: false, z: null },
+    { data: long, skip: undefined, fn: () => 1, sym: Symbol("s"), [Symbol("k")]: 1 },
+    [long, undefined, () => 1, Symbol("s"), null, 2.5],
+    { nested: { list: [{ data: long }, 'short "quoted"', { deep: [long, []] }], empty: {} } },
+    { 'key "with" \\ quotes\n': long, "": long, über: long },
+    { quote: `${long}"`, backslash: `${long}\\`, control: `${long}\u0001`, tab: `${long}\t` },
+    { emoji: `${long}🚀`, lone: `${long}\ud800`, tail: `${long}\udfff!`, bmp: `${long}é世\u2028` },
+    { date: new Date(0), data: long },
+    { point: new Point(1, long) },
+    { custom: { toJSON: () => long }, data: long },
+    { boxed: new String(long) },
+    nullProto,
+    // biome-ignore lint/suspicious/noSparseArray: a hole is written as null
+    [long, , long],
+    { ["__proto__"]: long },
+  ];
+  const codec = createJsonCodec();
+  for (const v of values) {
+    const text = Buffer.from(codec.marshal(v)).toString("utf8");
+    assert.equal(text, `${JSON.stringify(v)}\n`, `for ${String(JSON.stringify(v)).slice(0, 60)}`);
+  }
+  const go = createJsonCodec({ escapeHtml: true });
+  assert.equal(
+    Buffer.from(go.marshal({ h: `${long}<&>` })).toString("utf8"),
+    `{"h":"${long}\\u003c\\u0026\\u003e"}\n`,
+  );
+});

@@ -37,7 +37,10 @@ export function createJsonCodec(options: JsonCodecOptions = {}): Codec {
       let text: string;
       try {
         // Most values need no conversion: JSON.stringify takes them as they are.
-        text = stringify(value === undefined ? {} : needsConversion(value, 0) ? toJsonValue(value) : value);
+        const v = value === undefined ? {} : value;
+        const shape = inspect(v, 0);
+        if (shape === CONVERT) text = stringify(toJsonValue(v));
+        else text = (shape === LONG_STRINGS && !options.escapeHtml && longStringJson(v, 0)) || stringify(v);
       } catch (err) {
         throw MicroError.internalServerError(
           "go.micro.codec",
@@ -47,7 +50,13 @@ export function createJsonCodec(options: JsonCodecOptions = {}): Codec {
           },
         );
       }
-      return Buffer.from(newline ? `${text}\n` : text, "utf8");
+      if (!newline) return Buffer.from(text, "utf8");
+      // The text and its newline written into one buffer: `${text}\n` would copy the text once more.
+      const len = Buffer.byteLength(text, "utf8");
+      const out = Buffer.allocUnsafe(len + 1);
+      out.write(text, 0, len, "utf8");
+      out[len] = 10;
+      return out;
     },
     unmarshal(data) {
       if (data.byteLength === 0) return {};
@@ -78,23 +87,94 @@ function isBlank(text: string): boolean {
   return true;
 }
 
+/** What {@link inspect} found: nothing special, a long string, or a value to convert first. */
+const PLAIN = 0;
+const LONG_STRINGS = 1;
+const CONVERT = 2;
+/** Strings from this many UTF-16 units on are written by {@link longStringJson}. */
+const LONG_STRING = 256;
+
 /**
- * True when `value` holds something `JSON.stringify` would not write as Go does: a `Uint8Array`
- * (Go's base64 `[]byte`) or a `bigint` (refused with a clear message). A walk without allocations;
- * values nested deeper than 64 levels take the converting path.
+ * A walk without allocations. CONVERT when `value` holds something `JSON.stringify` would not
+ * write as Go does: a `Uint8Array` (Go's base64 `[]byte`) or a `bigint` (refused with a clear
+ * message); values nested deeper than 64 levels take the converting path too. LONG_STRINGS when
+ * it holds a string of at least {@link LONG_STRING} units.
  */
-function needsConversion(value: unknown, depth: number): boolean {
-  if (typeof value === "bigint") return true;
-  if (value === null || typeof value !== "object") return false;
-  if (value instanceof Uint8Array || depth > 64) return true;
+function inspect(value: unknown, depth: number): number {
+  if (typeof value === "string") return value.length >= LONG_STRING ? LONG_STRINGS : PLAIN;
+  if (typeof value === "bigint") return CONVERT;
+  if (value === null || typeof value !== "object") return PLAIN;
+  if (value instanceof Uint8Array || depth > 64) return CONVERT;
+  let found = PLAIN;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (needsConversion(value[i], depth + 1)) return true;
-    return false;
+    for (let i = 0; i < value.length; i++) {
+      const f = inspect(value[i], depth + 1);
+      if (f === CONVERT) return CONVERT;
+      found |= f;
+    }
+    return found;
   }
-  if (value instanceof Date || hasToJson(value)) return false;
+  if (value instanceof Date || hasToJson(value)) return PLAIN;
   const record = value as Record<string, unknown>;
-  for (const k in record) if (needsConversion(record[k], depth + 1)) return true;
-  return false;
+  for (const k in record) {
+    const f = inspect(record[k], depth + 1);
+    if (f === CONVERT) return CONVERT;
+    found |= f;
+  }
+  return found;
+}
+
+/** A string JSON can hold as it is: no quote, backslash, control character or surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON must escape
+const VERBATIM = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/**
+ * `JSON.stringify(value)` for plain data (objects whose prototype is Object's or null, arrays,
+ * strings, finite numbers, booleans, null), written so that a long string that needs no escapes
+ * is copied as it is: V8's `JSON.stringify` (Node 20) looks at every character, which for a
+ * 1 KiB string costs twice the check. Returns undefined for anything else (a `toJSON`, a class
+ * instance, a boxed primitive), which the caller hands to `JSON.stringify`.
+ */
+function longStringJson(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return value.length >= LONG_STRING && VERBATIM.test(value) ? `"${value}"` : JSON.stringify(value);
+    case "number":
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "object":
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return "null";
+  if (depth > 64) return undefined;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      const t =
+        item === undefined || typeof item === "function" || typeof item === "symbol"
+          ? "null"
+          : longStringJson(item, depth + 1);
+      if (t === undefined) return undefined;
+      out += i === 0 ? t : `,${t}`;
+    }
+    return `${out}]`;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || hasToJson(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  let out = "{";
+  for (const k of Object.keys(record)) {
+    const item = record[k];
+    if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
+    const t = longStringJson(item, depth + 1);
+    if (t === undefined) return undefined;
+    out += `${out.length === 1 ? "" : ","}${JSON.stringify(k)}:${t}`;
+  }
+  return `${out}}`;
 }
 
 function toJsonValue(value: unknown): unknown {

@@ -7,6 +7,7 @@ export { ConnectionPool } from "../client/pool.js";
 export { isHopHeader, parseTimeoutHeader, timeoutHeader } from "../rpc/headers.js";
 export { remoteError } from "../rpc/remote-error.js";
 export { AsyncQueue } from "./async-queue.js";
+export { DeadlineTimer } from "./deadline-timer.js";
 export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";
 export { goJson } from "./go-json.js";

@@ -33,3 +33,13 @@ test("readRouting follows getHeader: exact spelling, then any case, then the X- 
   ];
   for (const h of cases) assert.equal(readRouting(h).stream, getHeader(h, Header.Stream), JSON.stringify(h));
 });
+
+test("getHeader: exact spelling, then any case, then the X- form (any case)", () => {
+  assert.equal(getHeader({ "Micro-Error": "a", "micro-error": "b" }, Header.Error), "a");
+  assert.equal(getHeader({ "x-micro-error": "x", "MICRO-ERROR": "b" }, Header.Error), "b");
+  assert.equal(getHeader({ "X-Micro-Error": "x" }, Header.Error), "x");
+  assert.equal(getHeader({ "x-MICRO-error": "x" }, Header.Error), "x");
+  assert.equal(getHeader({ "Y-Micro-Error": "y", "XxMicro-Error": "z" }, Header.Error), undefined);
+  assert.equal(getHeader({ "Micro-Errors": "no", "Micro-Erro": "no" }, Header.Error), undefined);
+  assert.equal(getHeader({}, Header.Error), undefined);
+});

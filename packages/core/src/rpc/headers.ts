@@ -41,13 +41,18 @@ export const EOS = "EOS";
 export function getHeader(header: Record<string, string>, name: string): string | undefined {
   const direct = header[name];
   if (direct !== undefined) return direct;
-  const lower = name.toLowerCase();
-  const xLower = `x-${lower}`;
+  // Only keys of the right length are lowered: a miss (the usual case) allocates nothing.
+  const n = name.length;
+  let lower: string | undefined;
   let x: string | undefined;
   for (const k in header) {
-    const kl = k.toLowerCase();
-    if (kl === lower) return header[k];
-    if (kl === xLower) x = header[k];
+    if (k.length === n) {
+      lower ??= name.toLowerCase();
+      if (k.toLowerCase() === lower) return header[k];
+    } else if (k.length === n + 2 && (k.charCodeAt(0) | 0x20) === 0x78 && k.charCodeAt(1) === 0x2d) {
+      lower ??= name.toLowerCase();
+      if (k.slice(2).toLowerCase() === lower) x = header[k];
+    }
   }
   return x;
 }

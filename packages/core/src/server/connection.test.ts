@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MicroError } from "../errors/micro-error.js";
+import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { silentLogger } from "../logger/logger.js";
 import { Header } from "../rpc/headers.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
@@ -35,6 +36,7 @@ async function serveGreeter(stopped: boolean) {
     logger: silentLogger,
     inflight: new Inflight(),
     active: new Set<RequestContext>(),
+    deadlines: new DeadlineTimer(() => Number.POSITIVE_INFINITY),
     maxInFlight: 0,
     maxInFlightExempt: undefined,
     draining: false,

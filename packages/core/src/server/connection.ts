@@ -2,6 +2,7 @@ import type { Codec } from "../codec/codec.js";
 import { runWithContext } from "../context/context.js";
 import { MicroError } from "../errors/micro-error.js";
 import { AsyncQueue } from "../internal/async-queue.js";
+import type { DeadlineTimer } from "../internal/deadline-timer.js";
 import type { Logger } from "../logger/logger.js";
 import type { EnvelopeRequest } from "../rpc/envelope.js";
 import { EOS, Header, parseTimeoutHeader, type Routing, readRouting } from "../rpc/headers.js";
@@ -22,6 +23,8 @@ export interface ServingHost {
   readonly inflight: Inflight;
   /** Contexts of requests being handled, ended at once by a forced stop. */
   readonly active: Set<RequestContext>;
+  /** Ends the contexts in {@link active} whose deadline passed; told of each new deadline. */
+  readonly deadlines: DeadlineTimer;
   /** Requests handled at once before new ones are refused with 503 (0: no limit). */
   readonly maxInFlight: number;
   /** Endpoints served even beyond `maxInFlight`. */
@@ -130,6 +133,7 @@ export class Connection {
       socket.local,
     );
     this.host.active.add(ctx);
+    if (ctx.deadline !== undefined) this.host.deadlines.add(ctx.deadline);
     ctx.onExpire = onExpire;
     if (this.host.stopped) ctx.expire(MicroError.serviceUnavailable(ID, "server stopped"));
     return ctx;
@@ -197,7 +201,6 @@ export class Connection {
       if (answered) return;
       answered = true;
       if (ctx) {
-        ctx.finish();
         conn.delete(ctx);
         this.host.active.delete(ctx);
       }
@@ -311,7 +314,6 @@ export class Connection {
       const c = this.context(r, method.endpoint, first.header);
       conn.add(c);
       cleanup = () => {
-        c.finish();
         conn.delete(c);
         this.host.active.delete(c);
       };

@@ -4,16 +4,16 @@ import { Metadata } from "../metadata/metadata.js";
 
 /**
  * A handler's context, built lazily: metadata and the AbortSignal are created only when the
- * handler touches them (most never do), and the deadline is a plain timer. `expire` ends the
- * request (deadline passed, caller gone, server stopping): it calls `onExpire` and rejects
- * `expired` (a promise made only for those who ask for it).
+ * handler touches them (most never do), and the deadline is a number, which the server's one
+ * deadline timer checks ({@link RequestContext.expireDeadline}). `expire` ends the request
+ * (deadline passed, caller gone, server stopping): it calls `onExpire` and rejects `expired` (a
+ * promise made only for those who ask for it).
  */
 export class RequestContext implements Context {
   readonly deadline: number | undefined;
   private md: Metadata | undefined;
   private controller: AbortController | undefined;
   private reason: MicroError | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private rejectExpired: ((e: MicroError) => void) | undefined;
   private expiredPromise: Promise<never> | undefined;
   /** Called once when the request ends early, with the reason. */
@@ -23,14 +23,12 @@ export class RequestContext implements Context {
     readonly service: string,
     readonly endpoint: string,
     private readonly header: Record<string, string>,
-    timeoutMs: number | undefined,
+    /** The caller's timeout (ms), from which {@link deadline} is set. */
+    private readonly timeoutMs: number | undefined,
     readonly remote: string | undefined,
     readonly local: string | undefined,
   ) {
-    if (timeoutMs !== undefined) {
-      this.deadline = Date.now() + timeoutMs;
-      this.timer = setTimeout(onDeadline, timeoutMs, this, timeoutMs);
-    }
+    if (timeoutMs !== undefined) this.deadline = Date.now() + timeoutMs;
   }
 
   /** Rejects with the reason the request ended early; never resolves. */
@@ -69,21 +67,18 @@ export class RequestContext implements Context {
   expire(reason: MicroError): void {
     if (this.reason) return;
     this.reason = reason;
-    if (this.timer) clearTimeout(this.timer);
     this.controller?.abort(reason);
     this.rejectExpired?.(reason);
     this.onExpire?.(reason);
   }
 
-  /** Stops the deadline timer once the request finished normally. */
-  finish(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+  /** Ends the request with a 408: its deadline passed. */
+  expireDeadline(): void {
+    this.expire(
+      MicroError.timeout(
+        "go.micro.server",
+        `${this.endpoint}: deadline of ${Math.round(this.timeoutMs ?? 0)}ms exceeded`,
+      ),
+    );
   }
-}
-
-function onDeadline(ctx: RequestContext, timeoutMs: number): void {
-  ctx.expire(
-    MicroError.timeout("go.micro.server", `${ctx.endpoint}: deadline of ${Math.round(timeoutMs)}ms exceeded`),
-  );
 }

@@ -4,6 +4,7 @@ import { codecFor } from "../codec/codecs.js";
 import type { IoOptions } from "../context/call-options.js";
 import { type Context, runWithContext } from "../context/context.js";
 import { MicroError } from "../errors/micro-error.js";
+import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { sleep } from "../internal/signals.js";
 import { createConsoleLogger, type Logger } from "../logger/logger.js";
 import { Metadata } from "../metadata/metadata.js";
@@ -114,6 +115,7 @@ class RpcServer implements Server, ServingHost {
   readonly inflight = new Inflight();
   /** Contexts of requests being handled, ended at once by a forced stop. */
   readonly active = new Set<RequestContext>();
+  readonly deadlines = new DeadlineTimer((now) => this.expireDue(now));
   readonly logger: Logger;
   readonly maxInFlight: number;
   readonly maxInFlightExempt: readonly string[] | undefined;
@@ -134,6 +136,8 @@ class RpcServer implements Server, ServingHost {
     this.router = new Router(options);
     this.logger = options.logger ?? createConsoleLogger({ name: this.serviceName });
     this.maxInFlight = options.maxInFlight ?? 0;
+    // Open connections keep a server's process alive, not the deadlines of their requests.
+    this.deadlines.keepProcessAlive(false);
     this.maxInFlightExempt = options.maxInFlightExempt;
     const subTerminal: SubscriberCall = async (topic, payload, ctx) => {
       const subs = this.subscribers.filter((s) => s.topic === topic);
@@ -251,9 +255,22 @@ class RpcServer implements Server, ServingHost {
     const stopped = MicroError.serviceUnavailable(ID, "server stopped");
     this.stopController.abort(stopped);
     for (const ctx of this.active) ctx.expire(stopped);
+    this.deadlines.stop();
     await Promise.all([...this.sockets].map((s) => s.close()));
     await this.acceptLoop;
     this.logger.info("stopped");
+  }
+
+  /** Ends the requests whose deadline passed (408); returns the next deadline. */
+  private expireDue(now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const ctx of this.active) {
+      const at = ctx.deadline;
+      if (at === undefined || ctx.done) continue;
+      if (at <= now) ctx.expireDeadline();
+      else if (at < next) next = at;
+    }
+    return next;
   }
 
   async register(options: IoOptions = {}): Promise<void> {
