@@ -93,3 +93,39 @@ test("the canonical form and any other spelling of one envelope decode alike", (
     code: 400,
   });
 });
+
+test("headers sent again are written from the last text only while their entries are the same", () => {
+  const header: Record<string, string> = { "Content-Type": "application/json" };
+  const body = enc.encode("{}");
+  const text = (h: Record<string, string>) => dec.decode(encodeEnvelope({ header: h, body }));
+  assert.equal(text(header), '{"Header":{"Content-Type":"application/json"},"Body":"e30="}');
+  header["Content-Type"] = "text/plain"; // the same object, changed in place
+  assert.equal(text(header), '{"Header":{"Content-Type":"text/plain"},"Body":"e30="}');
+  header["Micro-Id"] = "7";
+  assert.equal(text(header), '{"Header":{"Content-Type":"text/plain","Micro-Id":"7"},"Body":"e30="}');
+  assert.equal(text({ "Micro-Id": "7", "Content-Type": "text/plain" }), text(header));
+  assert.equal(
+    text({ "Content-Type": "text/plain" }),
+    '{"Header":{"Content-Type":"text/plain"},"Body":"e30="}',
+  );
+  assert.equal(text({}), '{"Header":{},"Body":"e30="}');
+  const inherited = Object.create({ "Content-Type": "text/plain" }) as Record<string, string>;
+  assert.equal(text(inherited), '{"Header":{},"Body":"e30="}');
+});
+
+test("envelopes with the same header text decode to headers of their own", () => {
+  const a = decodeEnvelope(enc.encode('{"Header":{"K":"v"},"Body":"AQ=="}'));
+  const b = decodeEnvelope(enc.encode('{"Header":{"K":"v"},"Body":"AgM="}'));
+  assert.deepEqual([...b.body], [2, 3]);
+  assert.notEqual(a.header, b.header);
+  a.header.K = "changed";
+  assert.deepEqual(b.header, { K: "v" });
+  assert.deepEqual(decodeEnvelope(enc.encode('{"Header":{"K":"v"},"Body":"AQ=="}')).header, { K: "v" });
+  // The same header text followed by a body that is not base64, or no closing: still refused.
+  assert.throws(() => decodeEnvelope(enc.encode('{"Header":{"K":"v"},"Body":"A-=="}')), { code: 400 });
+  assert.throws(() => decodeEnvelope(enc.encode('{"Header":{"K":"v"},"Body":"AQ==')), { code: 400 });
+  assert.deepEqual(decodeEnvelope(enc.encode('{"Header":{"K":"v","L":"w"},"Body":""}')).header, {
+    K: "v",
+    L: "w",
+  });
+});
