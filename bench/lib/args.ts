@@ -6,6 +6,12 @@ export interface Config {
   /** Only stacks (or scenario groups) whose name contains one of these. */
   only: string[];
   warmupMs: number;
+  /**
+   * Interleaved scenarios: an unmeasured run of each stack right before each of its measured
+   * rounds. A process idle for several seconds (while the other stacks take their turns) has had
+   * its young generation shrunk by V8, and would otherwise spend its round growing it back.
+   */
+  roundWarmupMs: number;
   rounds: number;
   roundMs: number;
   /** Unary scenarios: concurrency × payload size. */
@@ -35,6 +41,7 @@ const HELP = `usage: npm run bench -- [--quick | --full | --smoke] [--only <subs
   --rounds <n>      measured rounds per scenario
   --round-ms <ms>   length of a round
   --warmup-ms <ms>  warm-up before the rounds
+  --round-warmup-ms <ms>  unmeasured run of a stack right before each of its interleaved rounds
   --no-save         do not write bench/results/
   --cpu-prof <dir>  write a V8 CPU profile of every server and client process to <dir>
 `;
@@ -51,6 +58,7 @@ export function parseConfig(argv: string[]): Config {
       rounds: { type: "string" },
       "round-ms": { type: "string" },
       "warmup-ms": { type: "string" },
+      "round-warmup-ms": { type: "string" },
       "no-save": { type: "boolean" },
       "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -73,6 +81,7 @@ export function parseConfig(argv: string[]): Config {
     mode,
     only: values.only ?? [],
     warmupMs: num(values["warmup-ms"], 500),
+    roundWarmupMs: num(values["round-warmup-ms"], 200),
     rounds: num(values.rounds, full ? 5 : 3),
     roundMs: num(values["round-ms"], 700),
     concurrencies: [1, 64],

@@ -155,6 +155,8 @@ async function interleaved(
       const got = samples.get(l);
       if (!got) continue;
       try {
+        // This stack sat idle while the others ran: warm it up again, unmeasured.
+        if (live.length > 1) await runner(l.pair)(job(cfg.roundWarmupMs));
         got.push(await sample(l.pair, job(cfg.roundMs), runner(l.pair)));
       } catch (err) {
         samples.delete(l);
