@@ -106,9 +106,9 @@ export function createStreamConsumer(cfg: StreamConsumerConfig): StreamConsumer 
       if (raw === undefined) throw MicroError.badRequest(ID, `stream entry ${entry.id} has no field "m"`);
       message = decodeMessageEnvelope(raw);
     } catch (err) {
-      // A poison entry would be reclaimed forever: report it and ack it away.
-      report(err);
-      await ack(entry.id);
+      // A poison entry would be reclaimed forever: ack it away, then report it (so that once
+      // the error is heard of, the entry is no longer pending).
+      await ack(entry.id).finally(() => report(err));
       return;
     }
     let settled = false;
