@@ -31,8 +31,7 @@ const ID = "go.micro.client";
 interface Pending {
   resolve(reply: Message): void;
   reject(err: unknown): void;
-  /** The call's deadline (epoch ms), or +Infinity. */
-  deadline: number;
+  /** The call's budget: its deadline, and its reason to end early. */
   scope: CallScope;
   unlisten: () => void;
 }
@@ -91,11 +90,10 @@ export class SharedConnection {
       );
     }
     return new Promise<Message>((resolve, reject) => {
-      const deadline = scope.deadline ?? Number.POSITIVE_INFINITY;
-      const p: Pending = { resolve, reject, deadline, scope, unlisten: noop };
+      const p: Pending = { resolve, reject, scope, unlisten: noop };
       if (this.pending.size === 0) this.deadlines.keepProcessAlive(true);
       this.pending.set(id, p);
-      this.deadlines.add(deadline);
+      if (scope.deadline !== undefined) this.deadlines.add(scope.deadline);
       if (scope.parents.length > 0) p.unlisten = scope.listen((reason) => this.cancel(id, p, reason));
       this.socket.send(message).then(undefined, (err: unknown) => {
         if (this.pending.get(id) !== p) return;
@@ -140,8 +138,10 @@ export class SharedConnection {
   private expireDue(now: number): number {
     let next = Number.POSITIVE_INFINITY;
     for (const [id, p] of this.pending) {
-      if (p.deadline <= now) this.abandon(id, p, p.scope.reason() ?? p.scope.timeoutError());
-      else if (p.deadline < next) next = p.deadline;
+      const at = p.scope.deadline;
+      if (at === undefined) continue;
+      if (at <= now) this.abandon(id, p, p.scope.reason() ?? p.scope.timeoutError());
+      else if (at < next) next = at;
     }
     return this.dead ? Number.POSITIVE_INFINITY : next;
   }
