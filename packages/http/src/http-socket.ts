@@ -175,7 +175,12 @@ export class HttpSocket implements Socket, ParserSink {
     if (this.pendingCount === 0) return true;
     this.closeRun();
     const parts = this.pending;
-    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.pendingBytes);
+    // Bytes that will wait in the socket's queue (the peer reads slowly, or not at all) are copied
+    // out of the shared slab: a view would keep all 64 KiB of it alive, for every such write.
+    const data =
+      parts.length === 1 && this.sock.writableLength === 0
+        ? (parts[0] as Buffer)
+        : Buffer.concat(parts, this.pendingBytes);
     parts.length = 0;
     this.pendingBytes = 0;
     this.pendingCount = 0;

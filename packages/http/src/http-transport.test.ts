@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, createServer, type Socket as NetSocket } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { Listener, Socket, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
 import { parseHostPort } from "./address.js";
@@ -21,6 +23,26 @@ async function raw(address: string): Promise<{ sock: NetSocket; text(): string; 
   const ended = new Promise<void>((resolve) => sock.on("close", () => resolve()));
   sock.on("error", () => {});
   return { sock, text: () => Buffer.concat(chunks).toString("utf8"), ended };
+}
+
+/** True when a socket's writes wait in its user-space queue (the peer is not reading). */
+function stalledQueues(s: Socket): boolean {
+  return ((s as unknown as { sock: NetSocket }).sock?.writableLength ?? 0) > 0;
+}
+
+/** The `gc()` function, exposed at run time (for a memory reading that is not noise). */
+function exposeGc(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+
+/** Bytes in array buffers once garbage is collected and the freed buffers are released. */
+async function arrayBuffersAfterGc(gc: () => void): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return process.memoryUsage().arrayBuffers;
 }
 
 async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
@@ -224,6 +246,60 @@ describe("http transport: wire format", { timeout: 20_000 }, () => {
     await waitFor(() => Buffer.concat(chunks).toString().split("POST /").length === 21);
     assert.equal(chunks.length, 1, `expected one TCP segment, got ${chunks.length}`);
     await sock.close();
+    srv.close();
+  });
+
+  test("a peer that stops reading holds only its own queued bytes, not the shared write buffers", async () => {
+    // Two connections to a raw server; the first one's peer stops reading.
+    const stalledBytes: Buffer[] = [];
+    let busyBytes = 0; // counted, not kept: kept bytes would be array buffers too
+    const peers: NetSocket[] = [];
+    const srv = createServer((s) => {
+      const first = peers.push(s) === 1;
+      s.on("data", (d: Buffer) => {
+        if (first) stalledBytes.push(d);
+        else busyBytes += d.length;
+      });
+    });
+    srv.listen(0, "127.0.0.1");
+    await once(srv, "listening");
+    const address = `127.0.0.1:${(srv.address() as { port: number }).port}`;
+    const stalled = await transport.dial(address);
+    await waitFor(() => peers.length === 1);
+    const busy = await transport.dial(address);
+    await waitFor(() => peers.length === 2);
+    (peers[0] as NetSocket).pause();
+    // Fill the kernel's buffers until the stalled connection queues in user space.
+    const filler = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < 64 && !stalledQueues(stalled); i++) void stalled.send({ header: {}, body: filler });
+    assert.ok(stalledQueues(stalled), "the stalled connection never queued");
+    const gc = exposeGc();
+    const before = await arrayBuffersAfterGc(gc);
+    // Each tick: a small message behind the stalled peer, 32 KiB of shared buffer for the other.
+    const other = new Uint8Array(8 * 1024);
+    const small = enc.encode("x".repeat(100));
+    for (let t = 0; t < 200; t++) {
+      void stalled.send({ header: { T: String(t) }, body: small });
+      for (let k = 0; k < 4; k++) await busy.send({ header: {}, body: other });
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => busyBytes >= 800 * other.length);
+    const grown = (await arrayBuffersAfterGc(gc)) - before;
+    // Views of the shared buffers would keep 200 × 64 KiB alive; copies keep 200 small requests.
+    assert.ok(grown < 4 * 1024 * 1024, `array buffers grew by ${grown} bytes`);
+    // Once the peer reads again, every queued message arrives, in order.
+    (peers[0] as NetSocket).resume();
+    await waitFor(() => Buffer.concat(stalledBytes).includes("T: 199\r\n"), 10_000);
+    const text = Buffer.concat(stalledBytes).toString("latin1");
+    let at = 0;
+    for (let t = 0; t < 200; t++) {
+      const next = text.indexOf(`T: ${t}\r\n`, at);
+      assert.ok(next > at, `message ${t} missing or out of order`);
+      at = next;
+    }
+    await stalled.close();
+    await busy.close();
+    for (const p of peers) p.destroy();
     srv.close();
   });
 

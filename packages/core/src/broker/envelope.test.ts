@@ -94,7 +94,7 @@ test("the canonical form and any other spelling of one envelope decode alike", (
   });
 });
 
-test("headers sent again are written from the last text only while their entries are the same", () => {
+test("a header sent again is written as it is now: changed in place, with keys added, inherited keys left out", () => {
   const header: Record<string, string> = { "Content-Type": "application/json" };
   const body = enc.encode("{}");
   const text = (h: Record<string, string>) => dec.decode(encodeEnvelope({ header: h, body }));

@@ -34,32 +34,14 @@ export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
   return out;
 }
 
-/** The last header written, and its text: publishers mostly send the same headers again. */
-let lastHead: { header: Record<string, string>; text: string } | undefined;
-
-/** `{"Header":{...},"Body":"` for `header`, the same as the last one's when its entries are. */
+/** `{"Header":{...},"Body":"` for `header`: keys in Go's order, strings escaped as Go does. */
 function envelopeHead(header: Record<string, string>): string {
-  const last = lastHead;
-  if (last !== undefined && sameEntries(last.header, header)) return last.text;
   const keys = Object.keys(header).sort(compareUtf8);
   let text = "";
   for (const k of keys) {
     text += `${text === "" ? "" : ","}${jsonString(k)}:${jsonString(header[k] ?? "")}`;
   }
-  text = `{"Header":{${text}},"Body":"`;
-  lastHead = { header: { ...header }, text };
-  return text;
-}
-
-/** True when `b` has exactly the string entries of `a` (a copy), in any order. */
-function sameEntries(a: Record<string, string>, b: Record<string, string>): boolean {
-  let n = 0;
-  for (const k in b) {
-    if (!Object.hasOwn(b, k) || a[k] !== b[k] || !Object.hasOwn(a, k)) return false;
-    n++;
-  }
-  for (const _ in a) n--;
-  return n === 0;
+  return `{"Header":{${text}},"Body":"`;
 }
 
 /**
@@ -139,12 +121,6 @@ function jsonString(s: string): string {
  * JSON.parse; undefined for anything else, which then takes the general path (and its errors).
  */
 function decodeCanonical(text: string): EnvelopeMessage | undefined {
-  const last = lastRead;
-  if (last !== undefined && text.startsWith(last.head)) {
-    // The same header text as the last envelope's: the same header, as a copy of its own.
-    const body = canonicalBody(text, last.head.length);
-    return body === undefined ? undefined : { header: copyHeader(last.header), body };
-  }
   if (!text.startsWith('{"Header":{')) return undefined;
   const header: Record<string, string> = {};
   let i = 11;
@@ -166,28 +142,12 @@ function decodeCanonical(text: string): EnvelopeMessage | undefined {
   }
   if (!text.startsWith(',"Body":"', i)) return undefined;
   i += 9;
-  const body = canonicalBody(text, i);
-  if (body === undefined) return undefined;
-  lastRead = { head: text.slice(0, i), header: copyHeader(header) };
-  return { header, body };
-}
-
-/** The text up to the body of the last canonical envelope read, and its header. */
-let lastRead: { head: string; header: Record<string, string> } | undefined;
-
-/** The base64 body from `text[i]` to the closing `"}`, or undefined. */
-function canonicalBody(text: string, i: number): Uint8Array | undefined {
   const end = text.length - 2;
   if (text.charCodeAt(end) !== 34 || text.charCodeAt(end + 1) !== 125 || text.indexOf('"', i) !== end) {
     return undefined;
   }
-  return decodeStdBase64(text.slice(i, end));
-}
-
-function copyHeader(h: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k in h) setOwn(out, k, h[k] as string);
-  return out;
+  const body = decodeStdBase64(text.slice(i, end));
+  return body === undefined ? undefined : { header, body };
 }
 
 /** The string literal starting at `text[at]` when it has no escapes or control characters. */
