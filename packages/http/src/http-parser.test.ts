@@ -116,6 +116,31 @@ describe("HttpParser", () => {
     assert.equal(Object.getPrototypeOf(r.messages[0]?.header), Object.prototype);
   });
 
+  test("common header names keep any spelling; Host and Content-Length are framing in any case", () => {
+    const r = parse("request", [
+      "POST / HTTP/1.1\r\nMICRO-ID: 1\r\nMicro-Id: 2\r\nmicro-id: 3\r\nMicro-ID: 4\r\nhOST: h\r\n" +
+        "Hostname: n\r\nMicro-Idx: x\r\nTimeouts: t\r\nCONTENT-LENGTH: 2\r\n\r\nok",
+    ]);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.messages[0]?.header, {
+      "MICRO-ID": "1",
+      "Micro-Id": "2",
+      "micro-id": "3",
+      "Micro-ID": "4",
+      Hostname: "n",
+      "Micro-Idx": "x",
+      Timeouts: "t",
+    });
+    assert.equal(r.messages[0]?.body, "ok");
+    const conflict = parse("request", [
+      "POST / HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 3\r\n\r\nok",
+    ]);
+    assert.deepEqual(
+      conflict.errors.map((e) => e.code),
+      [400],
+    );
+  });
+
   test("__proto__ as a header name is an ordinary key, not a prototype change", () => {
     const r = parse("request", ["POST / HTTP/1.1\r\n__proto__: x\r\n\r\n"]);
     const h = r.messages[0]?.header as Record<string, string>;

@@ -262,17 +262,20 @@ export class HttpParser {
         this.fail(400, `malformed header line ${quote(text.slice(start, end))}: no colon`);
         return false;
       }
-      const key = text.slice(start, colon);
-      if (!knownKeys.has(key) && !rememberKey(key)) {
-        this.fail(400, `malformed header name ${quote(key)}`);
-        return false;
+      let key = commonName(text, start, colon);
+      if (key === undefined) {
+        key = text.slice(start, colon);
+        if (!knownKeys.has(key) && !rememberKey(key)) {
+          this.fail(400, `malformed header name ${quote(key)}`);
+          return false;
+        }
       }
       let vs = colon + 1;
       let ve = end;
       while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
       while (ve > vs && (text.charCodeAt(ve - 1) === 32 || text.charCodeAt(ve - 1) === 9)) ve--;
       const value = text.slice(vs, ve);
-      if (key.length === 14 && sameName(key, "content-length")) {
+      if (key === "Content-Length" || (key.length === 14 && sameName(key, "content-length"))) {
         if (!isDecimal(value)) {
           this.fail(400, `invalid Content-Length ${quote(value)}`);
           return false;
@@ -293,7 +296,7 @@ export class HttpParser {
         chunked = true;
         continue;
       }
-      if (key.length === 4 && sameName(key, "host")) continue;
+      if (key === "Host" || (key.length === 4 && sameName(key, "host"))) continue;
       if (Object.hasOwn(header, key)) continue;
       if (key === "__proto__") {
         Object.defineProperty(header, key, { value, enumerable: true, writable: true, configurable: true });
@@ -412,6 +415,46 @@ export class HttpParser {
 
 /** Header names already seen valid: the same few recur on every message. */
 const knownKeys = new Set<string>();
+
+/**
+ * Header names that Go Micro's and micro-ts's writers put on every message, by length. A line
+ * whose name is one of them is matched in place and gets the literal, so the common lines cost
+ * no slice and no hashing of the name.
+ */
+const COMMON_NAMES: (string[] | undefined)[] = [];
+for (const name of [
+  "Host",
+  "Accept",
+  "Timeout",
+  "Micro-Id",
+  "Micro-ID",
+  "Content-Type",
+  "Micro-Error",
+  "Micro-Topic",
+  "Micro-Method",
+  "Micro-Stream",
+  "Micro-Service",
+  "Content-Length",
+  "Micro-Endpoint",
+  "Micro-Multiplex",
+  "Accept-Encoding",
+  "User-Agent",
+]) {
+  const names = COMMON_NAMES[name.length] ?? [];
+  names.push(name);
+  COMMON_NAMES[name.length] = names;
+}
+
+/** The literal of a common header name spelled exactly as `text` has it from `start` to `end`. */
+function commonName(text: string, start: number, end: number): string | undefined {
+  const names = COMMON_NAMES[end - start];
+  if (names === undefined) return undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    if (text.startsWith(name, start)) return name;
+  }
+  return undefined;
+}
 
 /** Validates a header name, remembering valid ones (up to 1024). */
 function rememberKey(key: string): boolean {

@@ -146,10 +146,23 @@ export class HttpSocket implements Socket, ParserSink {
     return item;
   }
 
+  tryRecv(): Message | undefined {
+    const item = this.inbox.shift();
+    if (item instanceof MicroError) throw item;
+    return item;
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     const inbox = this.inbox;
     return {
-      next: () => inbox.next().then(iterResult),
+      // A queued message is handed over at once, without a second promise to wrap it.
+      next: () => {
+        const item = inbox.shift();
+        if (item === undefined) return inbox.next().then(iterResult);
+        return item instanceof MicroError
+          ? Promise.reject(item)
+          : Promise.resolve({ done: false, value: item });
+      },
       return: () => Promise.resolve({ done: true, value: undefined }),
     };
   }

@@ -71,23 +71,7 @@ export class Inbox<T> {
 
   /** The next item; `undefined` at the end. `signal` abandons the wait (rejecting with its reason). */
   next(signal?: AbortSignal, id = "go.micro.transport", what = "recv"): Promise<T | undefined> {
-    if (this.size > 0) {
-      const item = this.items[this.head] as T;
-      this.items[this.head] = undefined as T;
-      this.head++;
-      if (this.head === this.items.length) {
-        this.items = [];
-        this.head = 0;
-      } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-        this.items = this.items.slice(this.head);
-        this.head = 0;
-      }
-      if (this.high && this.size < this.highWaterMark / 2 + 1) {
-        this.high = false;
-        this.onLow();
-      }
-      return Promise.resolve(item);
-    }
+    if (this.size > 0) return Promise.resolve(this.shift() as T);
     if (this.ended) {
       return this.error === undefined ? Promise.resolve(undefined) : Promise.reject(this.error);
     }
@@ -104,6 +88,28 @@ export class Inbox<T> {
       }
       this.waiters.push(w);
     });
+  }
+
+  /** The next queued item, taken at once; `undefined` when none is queued (ended or not). */
+  shift(): T | undefined {
+    if (this.size > 0) {
+      const item = this.items[this.head] as T;
+      this.items[this.head] = undefined as T;
+      this.head++;
+      if (this.head === this.items.length) {
+        this.items = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (this.high && this.size < this.highWaterMark / 2 + 1) {
+        this.high = false;
+        this.onLow();
+      }
+      return item;
+    }
+    return undefined;
   }
 
   private unlisten(w: Waiter<T>): void {

@@ -56,6 +56,11 @@ export class Mailbox<T> {
     return it;
   }
 
+  /** The next queued item, taken at once; `undefined` when none is queued. */
+  poll(): T | undefined {
+    return this.items.length > 0 ? this.items.shift() : undefined;
+  }
+
   /** The next item; `done` once ended. Rejects with the failure, or the signal's MicroError. */
   take(options: IoOptions = {}, id = "go.micro.transport", what = "recv"): Promise<IteratorResult<T>> {
     if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });

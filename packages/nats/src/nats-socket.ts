@@ -196,6 +196,10 @@ export class NatsSocket implements Socket {
     return r.value;
   }
 
+  tryRecv(): Message | undefined {
+    return this.inbox.poll();
+  }
+
   /** Yields messages until the socket ends; a failure ends it too (`closed` carries the error). */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return this.inbox.iterator();

@@ -159,6 +159,41 @@ export function transportContract(name: string, options: TransportContractOption
         },
       },
       {
+        name: "tryRecv takes messages already queued, in order, mixed with recv",
+        timeoutMs: 30_000,
+        run: async (scope) => {
+          const { client, server } = await connect(scope);
+          assert.equal(typeof server.tryRecv, "function", "the socket has tryRecv (skip the test if not)");
+          const tryRecv = () => server.tryRecv?.();
+          assert.equal(tryRecv(), undefined, "nothing is queued yet");
+          const n = 50;
+          for (let i = 0; i < n; i++) await client.send(msg(i));
+          const seqs = [headerOf(await server.recv({ timeoutMs: STEP_MS }), "X-Seq")];
+          await new Promise((r) => setTimeout(r, 200)); // the rest arrive meanwhile (loopback)
+          let atOnce = 0;
+          const until = Date.now() + STEP_MS;
+          while (seqs.length < n && Date.now() < until) {
+            const m = tryRecv();
+            if (m === undefined) {
+              seqs.push(headerOf(await server.recv({ timeoutMs: STEP_MS }), "X-Seq"));
+              continue;
+            }
+            atOnce++;
+            seqs.push(headerOf(m, "X-Seq"));
+          }
+          assert.deepEqual(
+            seqs,
+            Array.from({ length: n }, (_, i) => String(i)),
+          );
+          assert.ok(atOnce > 0, "some messages were queued by the time the first was read");
+          assert.equal(tryRecv(), undefined, "nothing left");
+          await client.close();
+          const end = await within(server[Symbol.asyncIterator]().next(), STEP_MS, "end of iteration");
+          assert.equal(end.done, true);
+          assert.equal(tryRecv(), undefined, "nothing after the end");
+        },
+      },
+      {
         name: "many messages arrive in order in both directions at once",
         timeoutMs: 30_000,
         run: async (scope) => {

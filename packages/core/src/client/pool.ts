@@ -149,7 +149,18 @@ export class SharedConnection {
   private async read(): Promise<void> {
     let why: MicroError;
     try {
-      for await (const msg of this.socket) this.dispatch(msg);
+      // Replies already queued are taken at once (`tryRecv`): no promise and tick for each.
+      const socket = this.socket;
+      const it = socket[Symbol.asyncIterator]();
+      for (;;) {
+        let msg = socket.tryRecv?.();
+        if (msg === undefined) {
+          const r = await it.next();
+          if (r.done) break;
+          msg = r.value;
+        }
+        this.dispatch(msg);
+      }
       why = MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} closed`);
     } catch (err) {
       why = MicroError.from(err, ID, 503);

@@ -86,7 +86,8 @@ export interface ClientCore {
   >;
   nextId(): number;
   codec(contentType: string): Codec;
-  resolveNodes(service: string, options: CallOptions, scope: CallScope): Promise<Next>;
+  /** The nodes a call may go to: at once for a call by address, else from the selector. */
+  resolveNodes(service: string, options: CallOptions, scope: CallScope): Next | Promise<Next>;
   requestHeader(
     request: Request,
     metadata: Record<string, string>,
@@ -133,7 +134,7 @@ export function createClient(options: ClientOptions): Client {
       if (!c) throw MicroError.badRequest(ID, `unsupported content type ${contentType}`);
       return c;
     },
-    async resolveNodes(service, opts, scope) {
+    resolveNodes(service, opts, scope) {
       if (opts.address !== undefined) {
         if (typeof opts.address === "string") {
           let next = byAddress.get(opts.address);
@@ -228,7 +229,8 @@ export function createClient(options: ClientOptions): Client {
     try {
       const early = scope.reason();
       if (early) throw early;
-      const next = await core.resolveNodes(request.service, opts, scope);
+      const nodes = core.resolveNodes(request.service, opts, scope);
+      const next = typeof nodes === "function" ? nodes : await nodes;
       const retries = opts.retries ?? core.defaults.retries;
       let tried: Set<string> | undefined;
       budget?.deposit();

@@ -90,6 +90,28 @@ describe("RPC over the memory transport", () => {
     });
   });
 
+  test("handlers that are not async: a plain value, a sync throw, a thenable", async () => {
+    server.handle(
+      {
+        plain(req: { n: number }) {
+          return { n: req.n + 1 };
+        },
+        throws() {
+          throw MicroError.forbidden("greeter", "sync no");
+        },
+        thenable() {
+          // A deliberate thenable: what the router must adopt, as `await` would.
+          // biome-ignore lint/suspicious/noThenProperty: the test needs a non-native thenable
+          return { then: (resolve: (v: unknown) => void) => resolve({ via: "thenable" }) };
+        },
+      },
+      { name: "Sync" },
+    );
+    assert.deepEqual(await client.call("greeter", "Sync.Plain", { n: 1 }), { n: 2 });
+    await assert.rejects(client.call("greeter", "Sync.Throws", {}), { code: 403, detail: "sync no" });
+    assert.deepEqual(await client.call("greeter", "Sync.Thenable", {}), { via: "thenable" });
+  });
+
   test("unknown service, unknown handler, unknown method", async () => {
     await assert.rejects(client.call("nope", "Greeter.Hello", {}), {
       code: 500,

@@ -63,6 +63,8 @@ export class Connection {
   async serve(): Promise<void> {
     const { socket, streams, conn } = this;
     try {
+      // One message per tick, not a burst at once (`tryRecv`): a request's objects then die before
+      // the next request is read, instead of a whole burst's surviving young-generation GCs.
       for await (const msg of socket) {
         const wait = this.dispatch(msg);
         if (wait) await wait;
@@ -153,12 +155,17 @@ export class Connection {
     return Object.assign(out, extra);
   }
 
-  private async send(socket: Socket, message: Message): Promise<void> {
+  /** Sends a reply; a failure is logged, not thrown (the caller is gone). Never rejects. */
+  private send(socket: Socket, message: Message): Promise<void> {
+    let sent: Promise<void>;
     try {
-      await socket.send(message);
+      sent = socket.send(message);
     } catch (err) {
-      this.host.logger.debug(`reply to ${socket.remote} lost`, { err });
+      sent = Promise.reject(err);
     }
+    return sent.then(undefined, (err: unknown) => {
+      this.host.logger.debug(`reply to ${socket.remote} lost`, { err });
+    });
   }
 
   /** Why a new request is refused before reaching a handler, if it is. */

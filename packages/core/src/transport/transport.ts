@@ -24,6 +24,12 @@ export interface Socket extends AsyncIterable<Message>, AsyncDisposable {
   send(message: Message, options?: IoOptions): Promise<void>;
   /** Receives the next message. */
   recv(options?: IoOptions): Promise<Message>;
+  /**
+   * Optional: a message that has already arrived, taken at once, or `undefined` when none is
+   * queued (including after the end). Throws what `recv` would reject with when the connection
+   * failed. Lets a reader drain a burst of messages without a promise and a tick for each.
+   */
+  tryRecv?(): Message | undefined;
   /** Closes the connection; idempotent. Pending `recv` calls reject. */
   close(): Promise<void>;
   /** Resolves when the socket is closed, by either side; with the error that closed it, if any. */
