@@ -4,7 +4,7 @@ import { connect, createServer, type Socket as NetSocket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import type { Listener, Socket, Transport } from "@microts/core";
+import type { Listener, Message, Socket, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
 import { parseHostPort } from "./address.js";
 import { createHttpTransport } from "./http-transport.js";
@@ -43,6 +43,18 @@ async function arrayBuffersAfterGc(gc: () => void): Promise<number> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return process.memoryUsage().arrayBuffers;
+}
+
+/** A plain TCP server that writes `responses` to whoever connects, and a socket dialled to it. */
+async function dialResponder(transport: Transport, responses: string) {
+  const srv = createServer((s) => {
+    s.on("error", () => {});
+    s.write(responses);
+  });
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const sock = await transport.dial(`127.0.0.1:${(srv.address() as { port: number }).port}`);
+  return { sock, srv };
 }
 
 async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
@@ -154,19 +166,14 @@ describe("http transport: wire format", { timeout: 20_000 }, () => {
   });
 
   test("the client reads unpaired responses: several per packet, chunked, non-200 as 500", async () => {
-    const srv = createServer((s) => {
-      s.on("error", () => {});
-      s.write(
-        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nMicro-Stream: 1\r\n\r\nA" +
-          "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB" +
-          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
-          "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope" +
-          "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nMicro-Error: EOS\r\n\r\n",
-      );
-    });
-    srv.listen(0, "127.0.0.1");
-    await once(srv, "listening");
-    const sock = await transport.dial(`127.0.0.1:${(srv.address() as { port: number }).port}`);
+    const { sock, srv } = await dialResponder(
+      transport,
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nMicro-Stream: 1\r\n\r\nA" +
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB" +
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope" +
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nMicro-Error: EOS\r\n\r\n",
+    );
     const a = await sock.recv({ timeoutMs: 2000 });
     assert.equal(dec.decode(a.body), "A");
     assert.equal(a.header["Micro-Stream"], "1");
@@ -179,6 +186,26 @@ describe("http transport: wire format", { timeout: 20_000 }, () => {
       return true;
     });
     assert.deepEqual((await sock.recv()).header, { "Micro-Error": "EOS" });
+    await sock.close();
+    srv.close();
+  });
+
+  test("tryRecv takes responses of one packet at once, and throws the non-200 one as 500", async () => {
+    const { sock, srv } = await dialResponder(
+      transport,
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA" +
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB" +
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope" +
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nC",
+    );
+    const tryRecv = sock.tryRecv?.bind(sock);
+    assert.ok(tryRecv, "HTTP sockets have tryRecv");
+    assert.equal(tryRecv(), undefined);
+    assert.equal(dec.decode((await sock.recv({ timeoutMs: 2000 })).body), "A");
+    assert.equal(dec.decode((tryRecv() as Message).body), "B");
+    assert.throws(() => tryRecv(), { code: 500, detail: "404 Not Found: nope" });
+    assert.equal(dec.decode((tryRecv() as Message).body), "C");
+    assert.equal(tryRecv(), undefined);
     await sock.close();
     srv.close();
   });

@@ -26,8 +26,9 @@ export interface Socket extends AsyncIterable<Message>, AsyncDisposable {
   recv(options?: IoOptions): Promise<Message>;
   /**
    * Optional: a message that has already arrived, taken at once, or `undefined` when none is
-   * queued (including after the end). Throws what `recv` would reject with when the connection
-   * failed. Lets a reader drain a burst of messages without a promise and a tick for each.
+   * queued, also after the end or a failure of the connection (`recv` then reports it). Throws
+   * where `recv` would reject for that very message (an HTTP client's non-200 response). Lets a
+   * reader drain a burst of messages without a promise and a tick for each.
    */
   tryRecv?(): Message | undefined;
   /** Closes the connection; idempotent. Pending `recv` calls reject. */
