@@ -112,6 +112,39 @@ describe("RPC over the memory transport", () => {
     assert.deepEqual(await client.call("greeter", "Sync.Thenable", {}), { via: "thenable" });
   });
 
+  test("a handler that throws at once reaches middleware as a rejection, not a throw", async () => {
+    // The middleware is not async: a synchronous throw from `next` would pass it by, unmapped.
+    const mapping = createServer({
+      name: "mapped",
+      registry,
+      transport,
+      logger: silentLogger,
+      middleware: [
+        (next) => (request, ctx) =>
+          next(request, ctx).catch((err: unknown) => {
+            throw MicroError.conflict("mapped", `mapped: ${(err as MicroError).detail}`);
+          }),
+      ],
+    });
+    mapping.handle(
+      {
+        throws() {
+          throw MicroError.forbidden("mapped", "sync no");
+        },
+      },
+      { name: "Sync" },
+    );
+    await mapping.start();
+    try {
+      await assert.rejects(client.call("mapped", "Sync.Throws", {}), {
+        code: 409,
+        detail: "mapped: sync no",
+      });
+    } finally {
+      await mapping.stop();
+    }
+  });
+
   test("unknown service, unknown handler, unknown method", async () => {
     await assert.rejects(client.call("nope", "Greeter.Hello", {}), {
       code: 500,
