@@ -265,14 +265,14 @@ class HttpBroker implements Broker {
     req.on("error", () => {});
     req.on("end", () => {
       if (size > max) return;
-      void this.dispatch(req.url ?? "/", Buffer.concat(chunks).toString("utf8"), res);
+      void this.dispatch(req.url ?? "/", Buffer.concat(chunks), res);
     });
   }
 
-  private async dispatch(url: string, text: string, res: ServerResponse): Promise<void> {
+  private async dispatch(url: string, data: Buffer, res: ServerResponse): Promise<void> {
     let message: BrokerMessage;
     try {
-      message = decodeMessageEnvelope(text);
+      message = decodeMessageEnvelope(data);
     } catch (err) {
       const e = MicroError.from(err, ID, 400);
       this.logger.warn("undecodable delivery", { error: e.detail });

@@ -16,6 +16,7 @@ import { Connector, errorText, flushConnection } from "./connection.js";
 import type { JetStreamBrokerOptions } from "./jetstream-broker.js";
 import { createJetStreamBroker } from "./jetstream-broker.js";
 import { reportError } from "./report-error.js";
+import { hasWildcard } from "./subjects.js";
 
 /** Options for {@link createNatsBroker}. */
 export interface NatsBrokerOptions extends NatsConnectionConfig {
@@ -36,6 +37,8 @@ const ID = "go.micro.broker";
 
 interface ActiveSub {
   sub: Subscription;
+  /** The subject of every message when the topic has no wildcard (nats.js decodes it otherwise). */
+  subject: string | undefined;
   active: boolean;
   /** The handler call in progress, when it returned a promise that has not settled. */
   busy: Promise<void> | undefined;
@@ -106,7 +109,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
       );
       return;
     }
-    const event: BrokerEvent = { topic: m.subject, message, ack: noAck, nack: noAck };
+    const event: BrokerEvent = { topic: s.subject ?? m.subject, message, ack: noAck, nack: noAck };
     let result: unknown;
     try {
       result = inHandler.run(s, () => handler(event));
@@ -175,6 +178,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
       const nc = await conn();
       const s: ActiveSub = {
         sub: undefined as unknown as Subscription,
+        subject: hasWildcard(topic) ? undefined : topic,
         active: true,
         busy: undefined,
         backlog: [],

@@ -21,6 +21,11 @@ export function subjectCovers(pattern: string, subject: string): boolean {
   return p.length === s.length;
 }
 
+/** Whether a subject has a wildcard token (`*` or `>`), so the subjects it receives vary. */
+export function hasWildcard(subject: string): boolean {
+  return subject.split(".").some((t) => t === "*" || t === ">");
+}
+
 /** A JetStream stream/consumer name made from free text: no `.`, `*`, `>`, whitespace or path separators. */
 export function safeName(text: string, max = 48): string {
   const clean = text.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, max);

@@ -45,6 +45,29 @@ after(async () => {
   for (const c of raw) c.disconnect();
 });
 
+describe("redis broker: loading", () => {
+  test("importing the package does not load ioredis; the first connect does", { timeout: 20_000 }, () => {
+    // A fresh process: ioredis slows string methods process-wide once loaded (see loadRedis).
+    const script = `
+      import { createRequire } from "node:module";
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes("/ioredis/"));
+      const { createRedisBroker } = await import("@microts/redis");
+      const b = createRedisBroker({ address: ${JSON.stringify(address)} });
+      const before = loaded();
+      await b.connect({ timeoutMs: 5000 });
+      const after = loaded();
+      await b.disconnect();
+      console.log(JSON.stringify({ before, after }));
+    `;
+    const out = execFileSync(
+      process.execPath,
+      [...process.execArgv.filter((a) => !a.startsWith("--test")), "--input-type=module", "-e", script],
+      { cwd: new URL(".", import.meta.url), encoding: "utf8", timeout: 15_000 },
+    );
+    assert.deepEqual(JSON.parse(out.trim().split("\n").pop() ?? ""), { before: false, after: true });
+  });
+});
+
 describe("redis broker: wire format", () => {
   test("publish writes Go's envelope to the channel and to the stream field m", {
     timeout: 10_000,

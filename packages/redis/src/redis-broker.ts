@@ -10,7 +10,7 @@ import type {
   Subscriber,
 } from "@microts/core";
 import { encodeMessageEnvelope, MicroError } from "@microts/core";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { ID, toMicroError, withDeadline } from "./io.js";
 import { createPubSubSubscriber, type PubSubSubscriber } from "./pubsub-subscriber.js";
 import { createStreamConsumer } from "./stream-consumer.js";
@@ -111,8 +111,9 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
   const maxLenArg = String(Math.max(0, maxLen));
 
   const open = async (): Promise<Redis> => {
+    const Client = await loadRedis();
     // Commands issued in one event-loop turn (publishes, acks) leave in one write.
-    const r = quiet(new Redis(url, { ...baseOptions, enableAutoPipelining: true }));
+    const r = quiet(new Client(url, { ...baseOptions, enableAutoPipelining: true }));
     r.defineCommand("micropublish", { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
     try {
       await r.connect();
@@ -289,6 +290,17 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
       return { topic, options, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
     },
   };
+}
+
+/**
+ * ioredis, loaded at the first connect rather than with this module. Loading it makes every string
+ * method call in the process slower (under Node 20 its RESP decoder's `class … extends String`
+ * turns `String.prototype` into a slow, dictionary-mode object: a loop of `charCodeAt` ran 4×
+ * slower), so a program that merely imports this package, or picks another broker by
+ * configuration, does not pay for it.
+ */
+async function loadRedis(): Promise<typeof Redis> {
+  return (await import("ioredis")).Redis;
 }
 
 /** `host:port` → `redis://host:port`; URLs pass through. */

@@ -29,6 +29,55 @@ test("round-trips headers and binary bodies of any length", () => {
   }
 });
 
+test("the body is standard padded base64 at every length, short or long, and reads back", () => {
+  // Short bodies are coded by a loop, long ones by Node's coder: every length across the switch.
+  for (let size = 0; size <= 400; size++) {
+    const body = Uint8Array.from({ length: size }, (_, i) => (i * 151 + size) & 0xff);
+    const out = encodeEnvelope({ header: { K: "v" }, body });
+    const b64 = Buffer.from(body).toString("base64");
+    assert.equal(dec.decode(out), `{"Header":{"K":"v"},"Body":"${b64}"}`, `size ${size}`);
+    assert.deepEqual(Buffer.from(decodeEnvelope(out).body), Buffer.from(body), `size ${size}`);
+  }
+});
+
+test("a body that is not standard base64 is refused, short or long", () => {
+  const wrap = (b64: string) => enc.encode(`{"Header":{"K":"v"},"Body":"${b64}"}`);
+  for (const n of [4, 400]) {
+    const good = "QUJD".repeat(n / 4);
+    assert.equal(decodeEnvelope(wrap(good)).body.length, (n / 4) * 3);
+    for (const bad of [
+      `${good.slice(0, -1)}-`, // URL-safe alphabet
+      `${good.slice(0, -1)}_`,
+      `${good.slice(0, -1)}*`, // outside any alphabet
+      `${good.slice(0, -2)}=A`, // padding before the end
+      `${good.slice(0, -4)}A===`,
+      `${good}A`, // not a multiple of 4
+    ]) {
+      assert.throws(() => decodeEnvelope(wrap(bad)), { name: "MicroError", code: 400 }, bad);
+    }
+    // An escape is valid JSON: the general path reads it.
+    assert.deepEqual(
+      decodeEnvelope(wrap(`${good.slice(0, -1)}\\u0044`)).body,
+      decodeEnvelope(wrap(good)).body,
+    );
+  }
+  // Bits past the last byte are dropped, as Go's StdEncoding does ("QR==" reads as "QQ==").
+  assert.deepEqual([...decodeEnvelope(wrap("QR==")).body], [0x41]);
+  assert.deepEqual([...decodeEnvelope(wrap("QUJ=")).body], [0x41, 0x42]);
+});
+
+test("header names are read right when many differ: names of one length, more than are remembered", () => {
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 100; i++) {
+      const name = `X-${String(i).padStart(3, "0")}`; // all five characters long
+      const header = { [name]: `v${i}`, "Content-Type": "application/json" };
+      const back = decodeEnvelope(encodeEnvelope({ header, body: Uint8Array.of(i) }));
+      assert.deepEqual(back.header, header);
+      assert.deepEqual(Object.keys(back.header), Object.keys(header).sort());
+    }
+  }
+});
+
 test("a body view into a larger buffer encodes only its own bytes", () => {
   const big = Uint8Array.of(9, 9, 1, 2, 3, 9);
   const view = big.subarray(2, 5);
