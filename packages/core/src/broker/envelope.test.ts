@@ -78,6 +78,28 @@ test("header names are read right when many differ: names of one length, more th
   }
 });
 
+test("names and values read before are matched whole: a prefix of one, or one with more, is another", () => {
+  const seq: Record<string, string>[] = [
+    { K: "v" },
+    { K: "vv" },
+    { KK: "v" },
+    { K: "v", KK: "vv" },
+    { K: "" },
+    { K: "v" },
+    { "K-": "v-" },
+    { K: "w" },
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const header of seq) {
+      const back = decodeEnvelope(encodeEnvelope({ header, body: Uint8Array.of(7) }));
+      assert.deepEqual(back.header, header);
+    }
+  }
+  // A name read before, then no colon: the general path refuses it.
+  assert.throws(() => decodeEnvelope(enc.encode('{"Header":{"K","v"},"Body":""}')), { code: 400 });
+  assert.throws(() => decodeEnvelope(enc.encode('{"Header":{"K":"v","Body":""}')), { code: 400 });
+});
+
 test("a body view into a larger buffer encodes only its own bytes", () => {
   const big = Uint8Array.of(9, 9, 1, 2, 3, 9);
   const view = big.subarray(2, 5);

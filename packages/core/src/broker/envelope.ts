@@ -24,23 +24,26 @@ export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
   const header = message.header;
   const keys = Object.keys(header);
   if (keys.length > 1) keys.sort(compareUtf8);
-  const plainLen = plainHeadLength(header, keys);
-  // A header that needs escapes or holds non-ASCII text is written as a string first.
-  const text = plainLen < 0 ? envelopeHead(header, keys) : undefined;
-  const headLen = text === undefined ? plainLen : Buffer.byteLength(text, "utf8");
   const b = message.body;
   const n = b.length;
-  const end = headLen + base64Length(n);
-  // Head, base64 and tail written into one buffer.
-  const out = Buffer.allocUnsafe(end + 2);
-  if (text === undefined) writePlainHead(out, header, keys);
-  else out.write(text, 0, headLen, "utf8");
+  // Head, base64 and tail written into one buffer. The head is tried as plain text first: its
+  // length is then the strings' lengths, and writing it checks each character.
+  let headLen = plainHeadLength(header, keys);
+  let out = Buffer.allocUnsafe(headLen + base64Length(n) + 2);
+  if (!writePlainHead(out, header, keys)) {
+    // Escapes or non-ASCII text: the head is made as a string.
+    const text = envelopeHead(header, keys);
+    headLen = Buffer.byteLength(text, "utf8");
+    out = Buffer.allocUnsafe(headLen + base64Length(n) + 2);
+    out.write(text, 0, headLen, "utf8");
+  }
   if (n <= SHORT_BASE64) {
     writeBase64(b, out, headLen);
   } else {
     const body = Buffer.from(b.buffer, b.byteOffset, n).toString("base64");
     out.write(body, headLen, body.length, "latin1");
   }
+  const end = out.length - 2;
   out[end] = 0x22; // "
   out[end + 1] = 0x7d; // }
   return out;
@@ -48,43 +51,56 @@ export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
 
 const HEAD_OPEN = '{"Header":{';
 const HEAD_CLOSE = '},"Body":"';
+const HEAD_OPEN_BYTES = Buffer.from(HEAD_OPEN, "latin1");
+const HEAD_CLOSE_BYTES = Buffer.from(HEAD_CLOSE, "latin1");
 
-/**
- * The byte length of `{"Header":{...},"Body":"` when every key and value is printable ASCII with
- * nothing to escape (then each character is one byte, written as it is), or -1.
- */
+/** The byte length of `{"Header":{...},"Body":"` when every key and value is plain ({@link isPlain}). */
 function plainHeadLength(header: Record<string, string>, keys: string[]): number {
   let len = HEAD_OPEN.length + HEAD_CLOSE.length + Math.max(keys.length - 1, 0);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string;
-    const v = header[k] ?? "";
-    if (!isPlain(k) || !isPlain(v)) return -1;
-    len += k.length + v.length + 5; // "k":"v"
+    len += k.length + (header[k] ?? "").length + 5; // "k":"v"
   }
   return len;
 }
 
-/** Writes the head that {@link plainHeadLength} measured at the start of `out`. */
-function writePlainHead(out: Buffer, header: Record<string, string>, keys: string[]): void {
-  let o = writeAscii(out, 0, HEAD_OPEN);
+/**
+ * Writes `{"Header":{...},"Body":"` at the start of `out`, each key and value as it is; false as
+ * soon as one is not plain ({@link isPlain}), and then what was written is to be discarded.
+ */
+function writePlainHead(out: Buffer, header: Record<string, string>, keys: string[]): boolean {
+  let o = copyBytes(out, 0, HEAD_OPEN_BYTES);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string;
     if (i > 0) out[o++] = 0x2c; // ,
     out[o++] = 0x22;
-    o = writeAscii(out, o, k);
+    o = writePlain(out, o, k);
+    if (o < 0) return false;
     out[o++] = 0x22;
     out[o++] = 0x3a; // :
     out[o++] = 0x22;
-    o = writeAscii(out, o, header[k] ?? "");
+    o = writePlain(out, o, header[k] ?? "");
+    if (o < 0) return false;
     out[o++] = 0x22;
   }
-  writeAscii(out, o, HEAD_CLOSE);
+  copyBytes(out, o, HEAD_CLOSE_BYTES);
+  return true;
 }
 
-/** Writes the characters of ASCII text `s` into `out` at `at`; returns the offset after them. */
-function writeAscii(out: Buffer, at: number, s: string): number {
-  for (let j = 0; j < s.length; j++) out[at + j] = s.charCodeAt(j);
+/** Writes plain text `s` into `out` at `at`; the offset after it, or -1 when `s` is not plain. */
+function writePlain(out: Buffer, at: number, s: string): number {
+  for (let j = 0; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (!plainChar(c)) return -1;
+    out[at + j] = c;
+  }
   return at + s.length;
+}
+
+/** Copies the few bytes of `part` into `out` at `at`; returns the offset after them. */
+function copyBytes(out: Buffer, at: number, part: Uint8Array): number {
+  for (let j = 0; j < part.length; j++) out[at + j] = part[j] as number;
+  return at + part.length;
 }
 
 /** `{"Header":{...},"Body":"` for `header` and its sorted `keys`, strings escaped as Go does. */
@@ -155,13 +171,13 @@ export function decodeMessageEnvelope(data: Uint8Array | string): EnvelopeMessag
 
 /** Whether `s` is printable ASCII without `"`, `\`, `<`, `>` or `&` (Go writes it as it is). */
 function isPlain(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
-      return false;
-    }
-  }
+  for (let i = 0; i < s.length; i++) if (!plainChar(s.charCodeAt(i))) return false;
   return true;
+}
+
+/** Whether Go writes the character `c` of a JSON string as it is (no escape, ASCII). */
+function plainChar(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26;
 }
 
 /** `goJson(s)` for a string, without the general path for plain text ({@link isPlain}). */
@@ -169,7 +185,6 @@ function jsonString(s: string): string {
   return isPlain(s) ? `"${s}"` : goJson(s);
 }
 
-const PREFIX = Buffer.from(HEAD_OPEN, "latin1");
 const BODY_FIELD = Buffer.from(',"Body":"', "latin1");
 
 /**
@@ -181,20 +196,16 @@ const BODY_FIELD = Buffer.from(',"Body":"', "latin1");
 function decodeCanonical(d: Uint8Array): EnvelopeMessage | undefined {
   const n = d.length;
   // The shortest is {"Header":{},"Body":""}.
-  if (n < 23 || !hasAt(d, 0, PREFIX)) return undefined;
+  if (n < 23 || !hasAt(d, 0, HEAD_OPEN_BYTES)) return undefined;
   const buf = d instanceof Buffer ? d : Buffer.from(d.buffer, d.byteOffset, n);
   const header: Record<string, string> = {};
-  let i = PREFIX.length;
+  let i = HEAD_OPEN_BYTES.length;
   if (d[i] === 0x7d) {
     i++;
   } else {
     for (;;) {
-      const keyEnd = plainStringEnd(d, i);
-      if (keyEnd < 0 || d[keyEnd + 1] !== 0x3a) return undefined;
-      const valueEnd = plainStringEnd(d, keyEnd + 2);
-      if (valueEnd < 0) return undefined;
-      setOwn(header, headerName(buf, i + 1, keyEnd), buf.toString("latin1", keyEnd + 3, valueEnd));
-      i = valueEnd + 1;
+      i = readHeader(header, buf, i);
+      if (i < 0) return undefined;
       const c = d[i++];
       if (c === 0x7d) break;
       if (c !== 0x2c) return undefined;
@@ -212,28 +223,54 @@ function decodeCanonical(d: Uint8Array): EnvelopeMessage | undefined {
 }
 
 /**
- * Header names read lately (the oldest replaced first once there are {@link MAX_NAMES}). A name
- * read again is taken from here: a property key the engine already knows, where a new string
- * would be hashed and interned on every message.
+ * Header names read lately (the oldest replaced first once there are {@link MAX_NAMES}), and the
+ * value each had last. A name read again is taken from here: a property key the engine already
+ * knows, where a new string would be hashed and interned on every message. A value that repeats
+ * (a content type, a topic) is taken from here too; one that changes on every message (an id)
+ * costs a comparison that fails within its first few characters. Either is known to be plain
+ * text, so bytes equal to one need no other check.
  */
 const NAMES: string[] = [];
+const LAST_VALUES: Array<string | undefined> = [];
 const MAX_NAMES = 32;
 let nextName = 0;
 
-/** The header name in `buf[start..end)` (printable ASCII), from {@link NAMES} when it is there. */
-function headerName(buf: Buffer, start: number, end: number): string {
-  const len = end - start;
-  for (let k = 0; k < NAMES.length; k++) {
-    const name = NAMES[k] as string;
-    if (name.length !== len) continue;
-    let j = 0;
-    while (j < len && name.charCodeAt(j) === buf[start + j]) j++;
-    if (j === len) return name;
+/**
+ * Reads the header entry `"name":"value"` whose opening quote is at `at` into `header`, when both
+ * strings are printable ASCII without escapes; returns the index after it, or -1.
+ */
+function readHeader(header: Record<string, string>, buf: Buffer, at: number): number {
+  let k = 0;
+  while (k < NAMES.length && !quotedAt(NAMES[k] as string, buf, at)) k++;
+  let valueAt: number;
+  if (k < NAMES.length) {
+    valueAt = at + (NAMES[k] as string).length + 3;
+  } else {
+    const nameEnd = plainStringEnd(buf, at);
+    if (nameEnd < 0) return -1;
+    k = nextName;
+    nextName = (nextName + 1) % MAX_NAMES;
+    NAMES[k] = buf.toString("latin1", at + 1, nameEnd);
+    LAST_VALUES[k] = undefined;
+    valueAt = nameEnd + 2;
   }
-  const name = buf.toString("latin1", start, end);
-  NAMES[nextName] = name;
-  nextName = (nextName + 1) % MAX_NAMES;
-  return name;
+  if (buf[valueAt - 1] !== 0x3a) return -1;
+  let value = LAST_VALUES[k];
+  if (value === undefined || !quotedAt(value, buf, valueAt)) {
+    const valueEnd = plainStringEnd(buf, valueAt);
+    if (valueEnd < 0) return -1;
+    value = buf.toString("latin1", valueAt + 1, valueEnd);
+    LAST_VALUES[k] = value;
+  }
+  setOwn(header, NAMES[k] as string, value);
+  return valueAt + value.length + 2;
+}
+
+/** Whether `buf` holds the string literal of `s` (quote, its ASCII characters, quote) at `at`. */
+function quotedAt(s: string, buf: Buffer, at: number): boolean {
+  if (buf[at] !== 0x22 || buf[at + s.length + 1] !== 0x22) return false;
+  for (let j = 0; j < s.length; j++) if (s.charCodeAt(j) !== buf[at + 1 + j]) return false;
+  return true;
 }
 
 /** Whether `d` holds the bytes of `part` at `at`. */
