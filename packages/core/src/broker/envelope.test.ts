@@ -6,6 +6,7 @@ import {
 } from "./envelope.js";
 
 const enc = new TextEncoder();
+const EMPTY_BODY = new Uint8Array(0);
 const dec = new TextDecoder();
 
 test("encodes like Go's json.Marshal(broker.Message): byte-sorted keys, HTML escapes, padded base64", () => {
@@ -94,6 +95,11 @@ test("names and values read before are matched whole: a prefix of one, or one wi
       const back = decodeEnvelope(encodeEnvelope({ header, body: Uint8Array.of(7) }));
       assert.deepEqual(back.header, header);
     }
+  }
+  // Names and values too long to be remembered are read every time.
+  const long = { ["N".repeat(300)]: "v".repeat(300), K: "x".repeat(300) };
+  for (let round = 0; round < 2; round++) {
+    assert.deepEqual(decodeEnvelope(encodeEnvelope({ header: long, body: EMPTY_BODY })).header, long);
   }
   // A name read before, then no colon: the general path refuses it.
   assert.throws(() => decodeEnvelope(enc.encode('{"Header":{"K","v"},"Body":""}')), { code: 400 });

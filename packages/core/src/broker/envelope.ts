@@ -224,15 +224,17 @@ function decodeCanonical(d: Uint8Array): EnvelopeMessage | undefined {
 
 /**
  * Header names read lately (the oldest replaced first once there are {@link MAX_NAMES}), and the
- * value each had last. A name read again is taken from here: a property key the engine already
- * knows, where a new string would be hashed and interned on every message. A value that repeats
- * (a content type, a topic) is taken from here too; one that changes on every message (an id)
- * costs a comparison that fails within its first few characters. Either is known to be plain
- * text, so bytes equal to one need no other check.
+ * value each had last, when no longer than {@link MAX_REMEMBERED} characters. A name read again
+ * is taken from here: a property key the engine already knows, where a new string would be
+ * hashed and interned on every message. A value that repeats (a content type, a topic) is taken
+ * from here too; one that changes on every message (an id) costs a comparison that fails within
+ * its first few characters. Either is known to be plain text, so bytes equal to one need no other
+ * check.
  */
 const NAMES: string[] = [];
 const LAST_VALUES: Array<string | undefined> = [];
 const MAX_NAMES = 32;
+const MAX_REMEMBERED = 256;
 let nextName = 0;
 
 /**
@@ -242,27 +244,31 @@ let nextName = 0;
 function readHeader(header: Record<string, string>, buf: Buffer, at: number): number {
   let k = 0;
   while (k < NAMES.length && !quotedAt(NAMES[k] as string, buf, at)) k++;
-  let valueAt: number;
+  let name: string;
   if (k < NAMES.length) {
-    valueAt = at + (NAMES[k] as string).length + 3;
+    name = NAMES[k] as string;
   } else {
     const nameEnd = plainStringEnd(buf, at);
     if (nameEnd < 0) return -1;
-    k = nextName;
-    nextName = (nextName + 1) % MAX_NAMES;
-    NAMES[k] = buf.toString("latin1", at + 1, nameEnd);
-    LAST_VALUES[k] = undefined;
-    valueAt = nameEnd + 2;
+    name = buf.toString("latin1", at + 1, nameEnd);
+    k = -1;
+    if (name.length <= MAX_REMEMBERED) {
+      k = nextName;
+      nextName = (nextName + 1) % MAX_NAMES;
+      NAMES[k] = name;
+      LAST_VALUES[k] = undefined;
+    }
   }
+  const valueAt = at + name.length + 3;
   if (buf[valueAt - 1] !== 0x3a) return -1;
-  let value = LAST_VALUES[k];
+  let value = k < 0 ? undefined : LAST_VALUES[k];
   if (value === undefined || !quotedAt(value, buf, valueAt)) {
     const valueEnd = plainStringEnd(buf, valueAt);
     if (valueEnd < 0) return -1;
     value = buf.toString("latin1", valueAt + 1, valueEnd);
-    LAST_VALUES[k] = value;
+    if (k >= 0) LAST_VALUES[k] = value.length <= MAX_REMEMBERED ? value : undefined;
   }
-  setOwn(header, NAMES[k] as string, value);
+  setOwn(header, name, value);
   return valueAt + value.length + 2;
 }
 
