@@ -185,8 +185,6 @@ function jsonString(s: string): string {
   return isPlain(s) ? `"${s}"` : goJson(s);
 }
 
-const BODY_FIELD = Buffer.from(',"Body":"', "latin1");
-
 /**
  * The envelope exactly as Go's `json.Marshal` and {@link encodeMessageEnvelope} write it
  * (`{"Header":{"k":"v",...},"Body":"<base64>"}`, no spaces, header strings of printable ASCII
@@ -200,19 +198,16 @@ function decodeCanonical(d: Uint8Array): EnvelopeMessage | undefined {
   const buf = d instanceof Buffer ? d : Buffer.from(d.buffer, d.byteOffset, n);
   const header: Record<string, string> = {};
   let i = HEAD_OPEN_BYTES.length;
-  if (d[i] === 0x7d) {
-    i++;
-  } else {
+  if (d[i] !== 0x7d) {
     for (;;) {
       i = readHeader(header, buf, i);
       if (i < 0) return undefined;
-      const c = d[i++];
-      if (c === 0x7d) break;
-      if (c !== 0x2c) return undefined;
+      if (d[i] === 0x7d) break;
+      if (d[i++] !== 0x2c) return undefined;
     }
   }
-  if (!hasAt(d, i, BODY_FIELD)) return undefined;
-  i += BODY_FIELD.length;
+  if (!hasAt(d, i, HEAD_CLOSE_BYTES)) return undefined;
+  i += HEAD_CLOSE_BYTES.length;
   const end = n - 2;
   if (end < i || d[end] !== 0x22 || d[end + 1] !== 0x7d) return undefined;
   const body =
