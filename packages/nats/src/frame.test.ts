@@ -88,4 +88,33 @@ describe("binary frame", () => {
       }),
     );
   });
+
+  test("a header block any JSON writer made reads as JSON.parse reads it, on either path", () => {
+    // Printable ASCII with the characters that need escapes (or that Go escapes) mixed in, so
+    // that headers take the byte path and the JSON.parse path; spaces in the text force the latter.
+    const text = fc.string({
+      unit: fc.constantFrom("a", "Z", "-", " ", "<", ">", "&", '"', "\\", "é", "\n"),
+    });
+    const header = fc.dictionary(text, text, { maxKeys: 8 });
+    fc.assert(
+      fc.property(header, fc.boolean(), (h, spaced) => {
+        const json = JSON.stringify(h, null, spaced ? 1 : undefined);
+        const block = enc.encode(json);
+        const framed = Uint8Array.from([0, 1, 0, 0, 0, 0, ...block, 0x78]);
+        new DataView(framed.buffer).setUint32(2, block.length);
+        const m = decodeFrame(framed);
+        assert.deepEqual(Object.entries(m.header), Object.entries(JSON.parse(json)));
+        assert.deepEqual([...m.body], [0x78]);
+      }),
+    );
+  });
+
+  test("a plain header block followed by anything but its end fails with 400", () => {
+    const block = enc.encode('{"a":"b"}x');
+    const framed = Uint8Array.from([0, 1, 0, 0, 0, block.length, ...block]);
+    assert.throws(
+      () => decodeFrame(framed),
+      (e: unknown) => isMicroError(e, 400),
+    );
+  });
 });

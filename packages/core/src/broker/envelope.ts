@@ -1,5 +1,13 @@
 import { MicroError } from "../errors/micro-error.js";
 import { goJson } from "../internal/go-json.js";
+import {
+  asBuffer,
+  plainChar,
+  plainObjectLength,
+  readPlainObject,
+  setOwn,
+  writePlainObject,
+} from "../internal/plain-json.js";
 import { utf8Text } from "../internal/utf8.js";
 
 /** Headers and body: what Go Micro's `broker.Message` and `transport.Message` hold. */
@@ -49,19 +57,14 @@ export function encodeMessageEnvelope(message: EnvelopeMessage): Uint8Array {
   return out;
 }
 
-const HEAD_OPEN = '{"Header":{';
-const HEAD_CLOSE = '},"Body":"';
+const HEAD_OPEN = '{"Header":';
+const HEAD_CLOSE = ',"Body":"';
 const HEAD_OPEN_BYTES = Buffer.from(HEAD_OPEN, "latin1");
 const HEAD_CLOSE_BYTES = Buffer.from(HEAD_CLOSE, "latin1");
 
 /** The byte length of `{"Header":{...},"Body":"` when every key and value is plain ({@link isPlain}). */
 function plainHeadLength(header: Record<string, string>, keys: string[]): number {
-  let len = HEAD_OPEN.length + HEAD_CLOSE.length + Math.max(keys.length - 1, 0);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    len += k.length + (header[k] ?? "").length + 5; // "k":"v"
-  }
-  return len;
+  return HEAD_OPEN.length + plainObjectLength(header, keys) + HEAD_CLOSE.length;
 }
 
 /**
@@ -69,32 +72,10 @@ function plainHeadLength(header: Record<string, string>, keys: string[]): number
  * soon as one is not plain ({@link isPlain}), and then what was written is to be discarded.
  */
 function writePlainHead(out: Buffer, header: Record<string, string>, keys: string[]): boolean {
-  let o = copyBytes(out, 0, HEAD_OPEN_BYTES);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    if (i > 0) out[o++] = 0x2c; // ,
-    out[o++] = 0x22;
-    o = writePlain(out, o, k);
-    if (o < 0) return false;
-    out[o++] = 0x22;
-    out[o++] = 0x3a; // :
-    out[o++] = 0x22;
-    o = writePlain(out, o, header[k] ?? "");
-    if (o < 0) return false;
-    out[o++] = 0x22;
-  }
+  const o = writePlainObject(out, copyBytes(out, 0, HEAD_OPEN_BYTES), header, keys);
+  if (o < 0) return false;
   copyBytes(out, o, HEAD_CLOSE_BYTES);
   return true;
-}
-
-/** Writes plain text `s` into `out` at `at`; the offset after it, or -1 when `s` is not plain. */
-function writePlain(out: Buffer, at: number, s: string): number {
-  for (let j = 0; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (!plainChar(c)) return -1;
-    out[at + j] = c;
-  }
-  return at + s.length;
 }
 
 /** Copies the few bytes of `part` into `out` at `at`; returns the offset after them. */
@@ -105,12 +86,12 @@ function copyBytes(out: Buffer, at: number, part: Uint8Array): number {
 
 /** `{"Header":{...},"Body":"` for `header` and its sorted `keys`, strings escaped as Go does. */
 function envelopeHead(header: Record<string, string>, keys: string[]): string {
-  let text = HEAD_OPEN;
+  let text = `${HEAD_OPEN}{`;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string;
     text += `${i === 0 ? "" : ","}${jsonString(k)}:${jsonString(header[k] ?? "")}`;
   }
-  return text + HEAD_CLOSE;
+  return `${text}}${HEAD_CLOSE}`;
 }
 
 /**
@@ -175,11 +156,6 @@ function isPlain(s: string): boolean {
   return true;
 }
 
-/** Whether Go writes the character `c` of a JSON string as it is (no escape, ASCII). */
-function plainChar(c: number): boolean {
-  return c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26;
-}
-
 /** `goJson(s)` for a string, without the general path for plain text ({@link isPlain}). */
 function jsonString(s: string): string {
   return isPlain(s) ? `"${s}"` : goJson(s);
@@ -195,18 +171,10 @@ function decodeCanonical(d: Uint8Array): EnvelopeMessage | undefined {
   const n = d.length;
   // The shortest is {"Header":{},"Body":""}.
   if (n < 23 || !hasAt(d, 0, HEAD_OPEN_BYTES)) return undefined;
-  const buf = d instanceof Buffer ? d : Buffer.from(d.buffer, d.byteOffset, n);
+  const buf = asBuffer(d);
   const header: Record<string, string> = {};
-  let i = HEAD_OPEN_BYTES.length;
-  if (d[i] !== 0x7d) {
-    for (;;) {
-      i = readHeader(header, buf, i);
-      if (i < 0) return undefined;
-      if (d[i] === 0x7d) break;
-      if (d[i++] !== 0x2c) return undefined;
-    }
-  }
-  if (!hasAt(d, i, HEAD_CLOSE_BYTES)) return undefined;
+  let i = readPlainObject(header, buf, HEAD_OPEN_BYTES.length);
+  if (i < 0 || !hasAt(d, i, HEAD_CLOSE_BYTES)) return undefined;
   i += HEAD_CLOSE_BYTES.length;
   const end = n - 2;
   if (end < i || d[end] !== 0x22 || d[end + 1] !== 0x7d) return undefined;
@@ -217,82 +185,11 @@ function decodeCanonical(d: Uint8Array): EnvelopeMessage | undefined {
   return body === undefined ? undefined : { header, body };
 }
 
-/**
- * Header names read lately (the oldest replaced first once there are {@link MAX_NAMES}), and the
- * value each had last, when no longer than {@link MAX_REMEMBERED} characters. A name read again
- * is taken from here: a property key the engine already knows, where a new string would be
- * hashed and interned on every message. A value that repeats (a content type, a topic) is taken
- * from here too; one that changes on every message (an id) costs a comparison that fails within
- * its first few characters. Either is known to be plain text, so bytes equal to one need no other
- * check.
- */
-const NAMES: string[] = [];
-const LAST_VALUES: Array<string | undefined> = [];
-const MAX_NAMES = 32;
-const MAX_REMEMBERED = 256;
-let nextName = 0;
-
-/**
- * Reads the header entry `"name":"value"` whose opening quote is at `at` into `header`, when both
- * strings are printable ASCII without escapes; returns the index after it, or -1.
- */
-function readHeader(header: Record<string, string>, buf: Buffer, at: number): number {
-  let k = 0;
-  while (k < NAMES.length && !quotedAt(NAMES[k] as string, buf, at)) k++;
-  let name: string;
-  if (k < NAMES.length) {
-    name = NAMES[k] as string;
-  } else {
-    const nameEnd = plainStringEnd(buf, at);
-    if (nameEnd < 0) return -1;
-    name = buf.toString("latin1", at + 1, nameEnd);
-    k = -1;
-    if (name.length <= MAX_REMEMBERED) {
-      k = nextName;
-      nextName = (nextName + 1) % MAX_NAMES;
-      NAMES[k] = name;
-      LAST_VALUES[k] = undefined;
-    }
-  }
-  const valueAt = at + name.length + 3;
-  if (buf[valueAt - 1] !== 0x3a) return -1;
-  let value = k < 0 ? undefined : LAST_VALUES[k];
-  if (value === undefined || !quotedAt(value, buf, valueAt)) {
-    const valueEnd = plainStringEnd(buf, valueAt);
-    if (valueEnd < 0) return -1;
-    value = buf.toString("latin1", valueAt + 1, valueEnd);
-    if (k >= 0) LAST_VALUES[k] = value.length <= MAX_REMEMBERED ? value : undefined;
-  }
-  setOwn(header, name, value);
-  return valueAt + value.length + 2;
-}
-
-/** Whether `buf` holds the string literal of `s` (quote, its ASCII characters, quote) at `at`. */
-function quotedAt(s: string, buf: Buffer, at: number): boolean {
-  if (buf[at] !== 0x22 || buf[at + s.length + 1] !== 0x22) return false;
-  for (let j = 0; j < s.length; j++) if (s.charCodeAt(j) !== buf[at + 1 + j]) return false;
-  return true;
-}
-
 /** Whether `d` holds the bytes of `part` at `at`. */
 function hasAt(d: Uint8Array, at: number, part: Uint8Array): boolean {
   if (at + part.length > d.length) return false;
   for (let j = 0; j < part.length; j++) if (d[at + j] !== part[j]) return false;
   return true;
-}
-
-/**
- * The index of the closing quote of the string literal at `d[at]` when it is printable ASCII
- * without escapes, or -1 (every other literal is left to the general path).
- */
-function plainStringEnd(d: Uint8Array, at: number): number {
-  if (d[at] !== 0x22) return -1;
-  for (let j = at + 1; j < d.length; j++) {
-    const c = d[j] as number;
-    if (c === 0x22) return j;
-    if (c < 0x20 || c > 0x7e || c === 0x5c) return -1;
-  }
-  return -1;
 }
 
 /**
@@ -400,11 +297,4 @@ function compareUtf8(a: string, b: string): number {
     return x - y;
   }
   return a.length - b.length;
-}
-
-/** Sets a key even when it is `__proto__` (a header name is attacker-controlled). */
-function setOwn(o: Record<string, string>, k: string, v: string): void {
-  if (k === "__proto__")
-    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
 }

@@ -12,6 +12,7 @@ export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";
 export { goJson } from "./go-json.js";
 export { getOrInsert } from "./maps.js";
+export { asBuffer, plainObjectLength, readPlainObject, writePlainObject } from "./plain-json.js";
 export {
   abortReason,
   deadlineSignal,
