@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { getHeader, Header, readRouting } from "./headers.js";
 
 test("readRouting reads every routing header in one pass", () => {
@@ -42,4 +43,42 @@ test("getHeader: exact spelling, then any case, then the X- form (any case)", ()
   assert.equal(getHeader({ "Y-Micro-Error": "y", "XxMicro-Error": "z" }, Header.Error), undefined);
   assert.equal(getHeader({ "Micro-Errors": "no", "Micro-Erro": "no" }, Header.Error), undefined);
   assert.equal(getHeader({}, Header.Error), undefined);
+});
+
+test("readRouting reads each routing field as getHeader does, for any mix of spellings", () => {
+  const fields = {
+    topic: Header.Topic,
+    service: Header.Service,
+    endpoint: Header.Endpoint,
+    method: Header.Method,
+    id: Header.Id,
+    error: Header.Error,
+    stream: Header.Stream,
+    protocol: Header.Protocol,
+    target: Header.Target,
+    contentType: Header.ContentType,
+    timeout: Header.Timeout,
+  } as const;
+  const spellings = (name: string) => [
+    name,
+    name.toLowerCase(),
+    name.toUpperCase(),
+    `X-${name}`,
+    `x-${name}`,
+  ];
+  const names = fc.constantFrom(
+    ...Object.values(fields).flatMap(spellings),
+    Header.Accept,
+    "X-User",
+    "Micro-Ids",
+    "__proto__",
+  );
+  fc.assert(
+    fc.property(fc.dictionary(names, fc.string({ maxLength: 4 }), { maxKeys: 12 }), (h) => {
+      const r = readRouting(h);
+      for (const [field, name] of Object.entries(fields)) {
+        assert.equal(r[field as keyof typeof fields], getHeader(h, name), `${field} of ${JSON.stringify(h)}`);
+      }
+    }),
+  );
 });

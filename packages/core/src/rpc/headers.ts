@@ -168,7 +168,9 @@ export function readRouting(header: Record<string, string>): Routing {
       if (field === undefined) continue;
       ranks ??= {};
     }
-    if (r[field] !== undefined && (ranks?.[field] ?? 0) <= rank) continue;
+    // As getHeader: the first name in another case, and the last `X-` form.
+    const taken = r[field] === undefined ? undefined : (ranks?.[field] ?? 0);
+    if (taken !== undefined && (taken < rank || (taken === rank && rank < 2))) continue;
     r[field] = header[k];
     if (ranks !== undefined) ranks[field] = rank;
   }
