@@ -109,12 +109,19 @@ describe("binary frame", () => {
     );
   });
 
-  test("a plain header block followed by anything but its end fails with 400", () => {
-    const block = enc.encode('{"a":"b"}x');
-    const framed = Uint8Array.from([0, 1, 0, 0, 0, block.length, ...block]);
-    assert.throws(
-      () => decodeFrame(framed),
-      (e: unknown) => isMicroError(e, 400),
-    );
+  test("a header block that is not one whole object fails with 400, even if the body completes it", () => {
+    const trailing = enc.encode('{"a":"b"}x');
+    const cut = enc.encode('{"a":"b"'); // its body, below, starts with the missing brace
+    for (const framed of [
+      Uint8Array.from([0, 1, 0, 0, 0, trailing.length, ...trailing]),
+      Uint8Array.from([0, 1, 0, 0, 0, cut.length, ...cut, 0x7d]),
+      Uint8Array.from([0, 1, 0, 0, 0, 5, ...enc.encode('{"a":"b"}')]),
+    ]) {
+      assert.throws(
+        () => decodeFrame(framed),
+        (e: unknown) => isMicroError(e, 400),
+        `${[...framed]}`,
+      );
+    }
   });
 });

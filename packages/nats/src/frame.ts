@@ -70,7 +70,7 @@ export function decodeFrame(data: Uint8Array): Message {
   const end = PREFIX + buf.readUInt32BE(2);
   if (end > buf.length) throw malformed("frame truncated in its header");
   const plain: Record<string, string> = {};
-  const header = readPlainObject(plain, buf, PREFIX) === end ? plain : readJsonHeader(buf, end);
+  const header = readPlainObject(plain, buf, PREFIX, end) === end ? plain : readJsonHeader(buf, end);
   return { header, body: data.subarray(end) };
 }
 

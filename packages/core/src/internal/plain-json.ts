@@ -70,15 +70,21 @@ function writePlain(out: Uint8Array, at: number, s: string): number {
 /**
  * Reads the object `{"k":"v",...}` that starts at `buf[at]` into `into`, when it has no spaces and
  * its strings are printable ASCII without escapes (`<`, `>` and `&` are accepted: other writers
- * need not escape them). Returns the offset after the `}`, or -1 for anything else. A repeated
- * name keeps the last value, as with JSON.parse; `__proto__` becomes an own property.
+ * need not escape them). Returns the offset after the `}`, or -1 for anything else. No string is
+ * looked for past `limit` (default: the end of `buf`). A repeated name keeps the last value, as
+ * with JSON.parse; `__proto__` becomes an own property.
  */
-export function readPlainObject(into: Record<string, string>, buf: Buffer, at: number): number {
+export function readPlainObject(
+  into: Record<string, string>,
+  buf: Buffer,
+  at: number,
+  limit = buf.length,
+): number {
   if (buf[at] !== 0x7b) return -1;
   let i = at + 1;
   if (buf[i] === 0x7d) return i + 1;
   for (;;) {
-    i = readEntry(into, buf, i);
+    i = readEntry(into, buf, i, limit);
     if (i < 0) return -1;
     if (buf[i] === 0x7d) return i + 1;
     if (buf[i++] !== 0x2c) return -1;
@@ -101,14 +107,14 @@ const MAX_REMEMBERED = 256;
 let nextName = 0;
 
 /** Reads the entry `"name":"value"` whose opening quote is at `at`; the index after it, or -1. */
-function readEntry(into: Record<string, string>, buf: Buffer, at: number): number {
+function readEntry(into: Record<string, string>, buf: Buffer, at: number, limit: number): number {
   let k = 0;
   while (k < NAMES.length && !quotedAt(NAMES[k] as string, buf, at)) k++;
   let name: string;
   if (k < NAMES.length) {
     name = NAMES[k] as string;
   } else {
-    const nameEnd = plainStringEnd(buf, at);
+    const nameEnd = plainStringEnd(buf, at, limit);
     if (nameEnd < 0) return -1;
     name = buf.toString("latin1", at + 1, nameEnd);
     k = -1;
@@ -123,7 +129,7 @@ function readEntry(into: Record<string, string>, buf: Buffer, at: number): numbe
   if (buf[valueAt - 1] !== 0x3a) return -1;
   let value = k < 0 ? undefined : LAST_VALUES[k];
   if (value === undefined || !quotedAt(value, buf, valueAt)) {
-    const valueEnd = plainStringEnd(buf, valueAt);
+    const valueEnd = plainStringEnd(buf, valueAt, limit);
     if (valueEnd < 0) return -1;
     value = buf.toString("latin1", valueAt + 1, valueEnd);
     if (k >= 0) LAST_VALUES[k] = value.length <= MAX_REMEMBERED ? value : undefined;
@@ -141,11 +147,11 @@ function quotedAt(s: string, buf: Buffer, at: number): boolean {
 
 /**
  * The index of the closing quote of the string literal at `d[at]` when it is printable ASCII
- * without escapes, or -1.
+ * without escapes and ends before `limit`, or -1.
  */
-function plainStringEnd(d: Uint8Array, at: number): number {
+function plainStringEnd(d: Uint8Array, at: number, limit: number): number {
   if (d[at] !== 0x22) return -1;
-  for (let j = at + 1; j < d.length; j++) {
+  for (let j = at + 1; j < limit; j++) {
     const c = d[j] as number;
     if (c === 0x22) return j;
     if (c < 0x20 || c > 0x7e || c === 0x5c) return -1;
