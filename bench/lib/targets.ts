@@ -2,6 +2,7 @@ import type { Config } from "./args.js";
 import { type MemoryRow, type Row, rawLimit, type TargetResult } from "./results.js";
 import { pubsubScenario, unaryScenario } from "./runner.js";
 import { RAW_RPC, STACKS } from "./stacks.js";
+import type { Spread } from "./stats.js";
 
 /** The payload size the targets are judged at. */
 export const HEADLINE_BYTES = 1024;
@@ -29,6 +30,20 @@ const x = (n: number, bound: number): string => {
   return `${two === bound.toFixed(2) && n !== bound ? n.toFixed(3) : two}×`;
 };
 
+/**
+ * `a` / `b` of two measurements, and a note when the target's `bound` lies between the lowest and
+ * highest ratio any round of `a` and any round of `b` give: this run cannot tell on which side of
+ * its line the result lies, and the verdict may flip in the next run.
+ */
+function ratioOf(a: Spread, b: Spread, bound: number): { v: number; note: string } {
+  const v = a.median / b.median;
+  const lo = a.min / b.max;
+  const hi = a.max / b.min;
+  const note =
+    lo < bound && bound < hi ? `; within the rounds' spread, ${lo.toFixed(2)}–${hi.toFixed(2)}×` : "";
+  return { v, note };
+}
+
 /** A throughput ratio target: `a` / `b` ≥ `min`. */
 function ratio(
   rows: Row[],
@@ -43,8 +58,8 @@ function ratio(
   if (!ra?.rate || !rb?.rate) {
     return { target, status: "unavailable", value: !ra ? why(rows, scenario, a) : why(rows, scenario, b) };
   }
-  const v = ra.rate.median / rb.rate.median;
-  return { target, status: v >= min ? "met" : "not met", value: `${x(v, min)} (${a} / ${b})` };
+  const { v, note } = ratioOf(ra.rate, rb.rate, min);
+  return { target, status: v >= min ? "met" : "not met", value: `${x(v, min)} (${a} / ${b}${note})` };
 }
 
 /** Evaluates the issue's targets on one run's rows. */
@@ -66,11 +81,11 @@ export function evaluateTargets(rows: Row[], memory: MemoryRow[], _cfg: Config):
       value: !raw64 ? why(rows, c64, "raw-tcp") : "no micro-ts result",
     });
   } else {
-    const v = best64.rate.median / raw64.rate.median;
+    const { v, note } = ratioOf(best64.rate, raw64.rate, 0.5);
     out.push({
       target: t1,
       status: v >= 0.5 ? "met" : "not met",
-      value: `${x(v, 0.5)} (${best64.stack} / ${raw64.stack})`,
+      value: `${x(v, 0.5)} (${best64.stack} / ${raw64.stack}${note})`,
     });
   }
   const best1 = NETWORKED_MICROTS.map((s) => ok(rows, c1, s))
@@ -85,11 +100,11 @@ export function evaluateTargets(rows: Row[], memory: MemoryRow[], _cfg: Config):
       value: !raw1 ? why(rows, c1, "raw-tcp") : "no micro-ts result",
     });
   } else {
-    const v = best1.p50Us.median / raw1.p50Us.median;
+    const { v, note } = ratioOf(best1.p50Us, raw1.p50Us, 1.3);
     out.push({
       target: t2,
       status: v <= 1.3 ? "met" : "not met",
-      value: `${x(v, 1.3)} (${best1.stack} ${best1.p50Us.median.toFixed(0)} µs / ${raw1.stack} ${raw1.p50Us.median.toFixed(0)} µs)`,
+      value: `${x(v, 1.3)} (${best1.stack} ${best1.p50Us.median.toFixed(0)} µs / ${raw1.stack} ${raw1.p50Us.median.toFixed(0)} µs${note})`,
     });
   }
   out.push(
