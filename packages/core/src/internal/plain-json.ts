@@ -109,7 +109,7 @@ let nextName = 0;
 /** Reads the entry `"name":"value"` whose opening quote is at `at`; the index after it, or -1. */
 function readEntry(into: Record<string, string>, buf: Buffer, at: number, limit: number): number {
   let k = 0;
-  while (k < NAMES.length && !quotedAt(NAMES[k] as string, buf, at)) k++;
+  while (k < NAMES.length && !quotedAt(NAMES[k] as string, buf, at, limit)) k++;
   let name: string;
   if (k < NAMES.length) {
     name = NAMES[k] as string;
@@ -128,7 +128,7 @@ function readEntry(into: Record<string, string>, buf: Buffer, at: number, limit:
   const valueAt = at + name.length + 3;
   if (buf[valueAt - 1] !== 0x3a) return -1;
   let value = k < 0 ? undefined : LAST_VALUES[k];
-  if (value === undefined || !quotedAt(value, buf, valueAt)) {
+  if (value === undefined || !quotedAt(value, buf, valueAt, limit)) {
     const valueEnd = plainStringEnd(buf, valueAt, limit);
     if (valueEnd < 0) return -1;
     value = buf.toString("latin1", valueAt + 1, valueEnd);
@@ -138,9 +138,13 @@ function readEntry(into: Record<string, string>, buf: Buffer, at: number, limit:
   return valueAt + value.length + 2;
 }
 
-/** Whether `buf` holds the string literal of `s` (quote, its ASCII characters, quote) at `at`. */
-function quotedAt(s: string, buf: Buffer, at: number): boolean {
-  if (buf[at] !== 0x22 || buf[at + s.length + 1] !== 0x22) return false;
+/**
+ * Whether `buf` holds the string literal of `s` (quote, its ASCII characters, quote) at `at`,
+ * ending before `limit`.
+ */
+function quotedAt(s: string, buf: Buffer, at: number, limit: number): boolean {
+  const close = at + s.length + 1;
+  if (close >= limit || buf[at] !== 0x22 || buf[close] !== 0x22) return false;
   for (let j = 0; j < s.length; j++) if (s.charCodeAt(j) !== buf[at + 1 + j]) return false;
   return true;
 }
