@@ -63,8 +63,9 @@ export class Connection {
   async serve(): Promise<void> {
     const { socket, streams, conn } = this;
     try {
-      // One message per tick, not a burst at once (`tryRecv`): a request's objects then die before
-      // the next request is read, instead of a whole burst's surviving young-generation GCs.
+      // One message per iteration, not a burst drained with `tryRecv`: a request whose handler
+      // answers at once is answered before the next one is read, so its objects die young instead
+      // of a whole burst's outliving a young-generation GC.
       for await (const msg of socket) {
         const wait = this.dispatch(msg);
         if (wait) await wait;
