@@ -1,4 +1,6 @@
+import { PerformanceObserver } from "node:perf_hooks";
 import { cpuUsage, memoryUsage } from "node:process";
+import { setImmediate as turn } from "node:timers/promises";
 import { type ChildMessage, errorText, type ParentMessage, type Usage } from "./protocol.js";
 
 /** Sends a message to the orchestrator (a no-op when not run as a forked child). */
@@ -12,15 +14,40 @@ export function cpuMicros(): number {
   return u.user + u.system;
 }
 
-/** This process's CPU and memory; with `gc` (and --expose-gc), collects garbage first. */
-export function usage(gc: boolean): Usage {
+let gcPauseUs = 0;
+let gcObserver: PerformanceObserver | undefined;
+
+/** Starts adding up this process's garbage-collection pauses (see {@link gcMicros}); idempotent. */
+export function watchGc(): void {
+  if (gcObserver) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauseUs += e.duration * 1000;
+  });
+  gcObserver.observe({ entryTypes: ["gc"] });
+}
+
+/**
+ * The time this process's main thread spent paused in garbage collection since
+ * {@link watchGc}, in microseconds. Node reports a collection a couple of event-loop turns
+ * after it ends, so this waits two turns before reading.
+ */
+export async function gcMicros(): Promise<number> {
+  await turn();
+  await turn();
+  return gcPauseUs;
+}
+
+/** This process's CPU, GC pauses and memory; with `gc` (and --expose-gc), collects garbage first. */
+export async function usage(gc: boolean): Promise<Usage> {
+  // Read before a forced collection, so that the forced one is not counted.
+  const gcUs = await gcMicros();
   const collect = (globalThis as { gc?: () => void }).gc;
   if (gc && collect) {
     collect();
     collect();
   }
   const m = memoryUsage();
-  return { cpuUs: cpuMicros(), rss: m.rss, heapUsed: m.heapUsed };
+  return { cpuUs: cpuMicros(), gcUs, rss: m.rss, heapUsed: m.heapUsed };
 }
 
 /** Handlers a child registers; each request handler's result becomes the reply's value. */
@@ -38,6 +65,7 @@ export interface ChildHandlers {
  * and always within 5 s of being told to, even when a close hangs.
  */
 export function serveParent(h: ChildHandlers): void {
+  watchGc();
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -61,7 +89,7 @@ export function serveParent(h: ChildHandlers): void {
         h.progress?.(msg.received);
         return;
       case "usage":
-        answer(msg.id, () => (h.usage ? h.usage(msg.gc) : Promise.resolve(usage(msg.gc))));
+        answer(msg.id, () => (h.usage ? h.usage(msg.gc) : usage(msg.gc)));
         return;
       case "init":
         answer(msg.id, () => (h.init ? h.init(msg.address, msg.info) : Promise.resolve()));

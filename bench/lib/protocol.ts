@@ -20,6 +20,8 @@ export interface RoundResult {
   elapsedNs: number;
   /** CPU time (user + system) the client process spent during the job. */
   cpuUs: number;
+  /** Time the client's main thread was paused by garbage collection during the job (µs); absent for external clients. */
+  gcUs?: number | undefined;
   p50Ns: number;
   p99Ns: number;
   firstError?: string | undefined;
@@ -30,6 +32,8 @@ export interface RoundResult {
 /** A process's resource usage. */
 export interface Usage {
   cpuUs: number;
+  /** Main-thread garbage-collection pauses so far (µs); absent for processes other than Node's. */
+  gcUs?: number | undefined;
   rss: number;
   heapUsed: number;
 }

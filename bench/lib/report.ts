@@ -28,8 +28,11 @@ function ratioCell(r: Row, raw: Row | undefined): string {
   return `${(r.rate.median / raw.rate.median).toFixed(2)}×`;
 }
 
-function cpuCell(v: number | null | undefined): string {
-  return v === null ? "(in client)" : v === undefined ? "—" : num(v);
+/** CPU µs per unit, and in brackets the part of it spent paused for garbage collection, if known. */
+function cpuCell(v: number | null | undefined, gc?: number | null | undefined): string {
+  if (v === null) return "(in client)";
+  if (v === undefined) return "—";
+  return gc === null || gc === undefined ? num(v) : `${num(v)} (GC ${num(gc)})`;
 }
 
 function unaryTable(rows: Row[], scenario: string): string[] {
@@ -37,7 +40,7 @@ function unaryTable(rows: Row[], scenario: string): string[] {
   const out = [
     `### ${scenario}`,
     "",
-    `| stack | req/s (min–max) | p50 µs | p99 µs | CPU µs/req client | CPU µs/req server | × raw TCP${raw ? ` (${raw.stack})` : ""} |`,
+    `| stack | req/s (min–max) | p50 µs | p99 µs | CPU µs/req client (GC) | CPU µs/req server (GC) | × raw TCP${raw ? ` (${raw.stack})` : ""} |`,
     "|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of scenarioRows(rows, scenario)) {
@@ -47,7 +50,7 @@ function unaryTable(rows: Row[], scenario: string): string[] {
     }
     const err = r.errors ? ` ⚠ ${r.errors} errors` : "";
     out.push(
-      `| ${r.stack} | ${rateCell(r.rate)}${err} | ${num(r.p50Us?.median ?? 0)} | ${num(r.p99Us?.median ?? 0)} | ${cpuCell(r.cpuClientUs)} | ${cpuCell(r.cpuServerUs)} | ${ratioCell(r, raw)} |`,
+      `| ${r.stack} | ${rateCell(r.rate)}${err} | ${num(r.p50Us?.median ?? 0)} | ${num(r.p99Us?.median ?? 0)} | ${cpuCell(r.cpuClientUs, r.gcClientUs)} | ${cpuCell(r.cpuServerUs, r.gcServerUs)} | ${ratioCell(r, raw)} |`,
     );
   }
   return [...out, ""];
@@ -68,7 +71,7 @@ function throughputTable(rows: Row[], scenario: string, pubsub: boolean): string
   const out = [
     `### ${scenario}`,
     "",
-    `| stack | msg/s (min–max) | CPU µs/msg ${pubsub ? "publisher" : "client"} | CPU µs/msg ${pubsub ? "subscribers" : "server"} | × ${pubsub ? "its raw limit" : (streamBase?.stack ?? "raw")} |${pubsub ? " lost |" : ""}`,
+    `| stack | msg/s (min–max) | CPU µs/msg ${pubsub ? "publisher" : "client"} (GC) | CPU µs/msg ${pubsub ? "subscribers" : "server"} (GC) | × ${pubsub ? "its raw limit" : (streamBase?.stack ?? "raw")} |${pubsub ? " lost |" : ""}`,
     `|---|---:|---:|---:|---:|${pubsub ? "---:|" : ""}`,
   ];
   for (const r of scenarioRows(rows, scenario)) {
@@ -80,7 +83,7 @@ function throughputTable(rows: Row[], scenario: string, pubsub: boolean): string
     const ratio = ratioCell(r, base);
     const ratioText = pubsub && base && ratio !== "—" ? `${ratio} ${base.stack}` : ratio;
     out.push(
-      `| ${r.stack} | ${rateCell(r.rate)} | ${cpuCell(r.cpuClientUs)} | ${cpuCell(r.cpuServerUs)} | ${ratioText} |${pubsub ? ` ${int(r.lost ?? 0)} |` : ""}`,
+      `| ${r.stack} | ${rateCell(r.rate)} | ${cpuCell(r.cpuClientUs, r.gcClientUs)} | ${cpuCell(r.cpuServerUs, r.gcServerUs)} | ${ratioText} |${pubsub ? ` ${int(r.lost ?? 0)} |` : ""}`,
     );
   }
   return [...out, ""];

@@ -23,6 +23,12 @@ export interface Row {
   /** CPU microseconds per request (or message), median over rounds. Null: not measurable separately. */
   cpuClientUs?: number | undefined;
   cpuServerUs?: number | null | undefined;
+  /**
+   * Microseconds per request (or message) that the process's main thread spent paused by garbage
+   * collection, median over rounds; part of the CPU figure. Null: not a Node.js process.
+   */
+  gcClientUs?: number | null | undefined;
+  gcServerUs?: number | null | undefined;
   /** Failed requests over all measured rounds. */
   errors?: number | undefined;
   /** Pub/sub: messages published but not received by the end of the round (summed over rounds). */

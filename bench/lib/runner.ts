@@ -53,6 +53,8 @@ interface Measured {
   p99Us: Spread;
   cpuClientUs: number;
   cpuServerUs: number | null;
+  gcClientUs: number | null;
+  gcServerUs: number | null;
   errors: number;
   lost: number;
   firstError: string | undefined;
@@ -65,6 +67,8 @@ interface Sample {
   p99Us: number;
   cpuClientUs: number;
   cpuServerUs: number | undefined;
+  gcClientUs: number | undefined;
+  gcServerUs: number | undefined;
   errors: number;
   lost: number;
   firstError: string | undefined;
@@ -84,10 +88,21 @@ async function sample(pair: Pair, job: Job, round: RoundRunner): Promise<Sample>
     p99Us: r.p99Ns / 1000,
     cpuClientUs: r.cpuUs / Math.max(perUnit, 1),
     cpuServerUs: s0 && s1 ? (s1.cpuUs - s0.cpuUs) / Math.max(perUnit, 1) : undefined,
+    gcClientUs: r.gcUs === undefined ? undefined : r.gcUs / Math.max(perUnit, 1),
+    gcServerUs:
+      s0?.gcUs !== undefined && s1?.gcUs !== undefined
+        ? (s1.gcUs - s0.gcUs) / Math.max(perUnit, 1)
+        : undefined,
     errors: r.errors,
     lost,
     firstError: r.firstError,
   };
+}
+
+/** The median of the defined values, or null when there are none. */
+function medianOf(values: Array<number | undefined>): number | null {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length > 0 ? spread(known).median : null;
 }
 
 /** Medians and ranges over the measured rounds. */
@@ -99,6 +114,8 @@ function summarize(samples: Sample[]): Measured {
     p99Us: spread(samples.map((x) => x.p99Us)),
     cpuClientUs: spread(samples.map((x) => x.cpuClientUs)).median,
     cpuServerUs: cpuS.length > 0 ? spread(cpuS).median : null,
+    gcClientUs: medianOf(samples.map((x) => x.gcClientUs)),
+    gcServerUs: medianOf(samples.map((x) => x.gcServerUs)),
     errors: samples.reduce((a, x) => a + x.errors, 0),
     lost: samples.reduce((a, x) => a + x.lost, 0),
     firstError: samples.find((x) => x.firstError !== undefined)?.firstError,
@@ -221,6 +238,8 @@ function rowOf(stack: StackDef, group: Row["group"], scenario: string, m: Measur
     p99Us: group === "unary" ? m.p99Us : undefined,
     cpuClientUs: m.cpuClientUs,
     cpuServerUs: m.cpuServerUs,
+    gcClientUs: m.gcClientUs,
+    gcServerUs: m.gcServerUs,
     errors: m.errors,
     lost: group === "pubsub" ? m.lost : undefined,
     firstError: m.firstError,

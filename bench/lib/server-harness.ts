@@ -47,7 +47,7 @@ export function runServer(start: (ctx: ServerContext) => Promise<ServerHandle>):
     }
   };
   serveParent({
-    usage: (gc) => (handle?.usage ? handle.usage(gc) : Promise.resolve(usage(gc))),
+    usage: (gc) => (handle?.usage ? handle.usage(gc) : usage(gc)),
     async stop() {
       stopped = true;
       clearInterval(timer);
