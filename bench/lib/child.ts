@@ -37,6 +37,21 @@ export async function gcMicros(): Promise<number> {
   return gcPauseUs;
 }
 
+/**
+ * Starts measuring this process's CPU time and GC pauses; `stop` returns both since the start,
+ * in microseconds. CPU is read at once; the GC reading waits for Node's late reports ({@link gcMicros}).
+ */
+export async function startMeter(): Promise<{ stop(): Promise<{ cpuUs: number; gcUs: number }> }> {
+  const gc0 = await gcMicros();
+  const cpu0 = cpuMicros();
+  return {
+    async stop() {
+      const cpuUs = cpuMicros() - cpu0;
+      return { cpuUs, gcUs: (await gcMicros()) - gc0 };
+    },
+  };
+}
+
 /** This process's CPU, GC pauses and memory; with `gc` (and --expose-gc), collects garbage first. */
 export async function usage(gc: boolean): Promise<Usage> {
   // Read before a forced collection, so that the forced one is not counted.

@@ -1,6 +1,6 @@
 import { hrtime } from "node:process";
 import { setImmediate as nextTick } from "node:timers/promises";
-import { childArgs, cpuMicros, gcMicros, serveParent } from "./child.js";
+import { childArgs, serveParent, startMeter } from "./child.js";
 import { Histogram } from "./histogram.js";
 import { errorText, type Job, type RoundResult } from "./protocol.js";
 
@@ -104,8 +104,7 @@ export function runClient<Req>(create: (ctx: ClientContext) => Promise<ClientDri
     };
     const settle = (): Promise<void> | undefined =>
       inFlight === 0 ? undefined : new Promise<void>((resolve) => (drained = resolve));
-    const gc0 = await gcMicros();
-    const cpu0 = cpuMicros();
+    const meter = await startMeter();
     const t0 = hrtime.bigint();
     const deadline = t0 + BigInt(job.durationMs) * 1_000_000n;
     while (count < job.maxCount && errors < MAX_ERRORS_PER_WORKER) {
@@ -143,9 +142,7 @@ export function runClient<Req>(create: (ctx: ClientContext) => Promise<ClientDri
     }
     await settle();
     const elapsedNs = Number(hrtime.bigint() - t0);
-    const cpuUs = cpuMicros() - cpu0;
-    const gcUs = (await gcMicros()) - gc0;
-    return { count, errors, elapsedNs, cpuUs, gcUs, p50Ns: 0, p99Ns: 0, firstError };
+    return { count, errors, elapsedNs, ...(await meter.stop()), p50Ns: 0, p99Ns: 0, firstError };
   }
 }
 
@@ -162,8 +159,7 @@ async function unaryRound<Req>(
   let issued = 0;
   let errors = 0;
   let firstError: string | undefined;
-  const gc0 = await gcMicros();
-  const cpu0 = cpuMicros();
+  const meter = await startMeter();
   const t0 = hrtime.bigint();
   const deadline = t0 + BigInt(job.durationMs) * 1_000_000n;
   const worker = async (): Promise<void> => {
@@ -184,13 +180,11 @@ async function unaryRound<Req>(
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
   const elapsedNs = Number(hrtime.bigint() - t0);
-  const cpuUs = cpuMicros() - cpu0;
   return {
     count: hist.count,
     errors,
     elapsedNs,
-    cpuUs,
-    gcUs: (await gcMicros()) - gc0,
+    ...(await meter.stop()),
     p50Ns: hist.quantile(0.5),
     p99Ns: hist.quantile(0.99),
     firstError,
@@ -208,8 +202,7 @@ async function streamRound<Req>(
   let count = 0;
   let errors = 0;
   let firstError: string | undefined;
-  const gc0 = await gcMicros();
-  const cpu0 = cpuMicros();
+  const meter = await startMeter();
   const t0 = hrtime.bigint();
   const deadline = t0 + BigInt(job.durationMs) * 1_000_000n;
   while (count < job.maxCount && errors < MAX_ERRORS_PER_WORKER) {
@@ -225,9 +218,7 @@ async function streamRound<Req>(
     }
   }
   const elapsedNs = Number(hrtime.bigint() - t0);
-  const cpuUs = cpuMicros() - cpu0;
-  const gcUs = (await gcMicros()) - gc0;
-  return { count, errors, elapsedNs, cpuUs, gcUs, p50Ns: 0, p99Ns: 0, firstError };
+  return { count, errors, elapsedNs, ...(await meter.stop()), p50Ns: 0, p99Ns: 0, firstError };
 }
 
 async function smoke<Req>(d: ClientDriver<Req>, bytes: number): Promise<RoundResult> {

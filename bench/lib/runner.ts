@@ -107,13 +107,12 @@ function medianOf(values: Array<number | undefined>): number | null {
 
 /** Medians and ranges over the measured rounds. */
 function summarize(samples: Sample[]): Measured {
-  const cpuS = samples.flatMap((x) => (x.cpuServerUs === undefined ? [] : [x.cpuServerUs]));
   return {
     rate: spread(samples.map((x) => x.rate)),
     p50Us: spread(samples.map((x) => x.p50Us)),
     p99Us: spread(samples.map((x) => x.p99Us)),
     cpuClientUs: spread(samples.map((x) => x.cpuClientUs)).median,
-    cpuServerUs: cpuS.length > 0 ? spread(cpuS).median : null,
+    cpuServerUs: medianOf(samples.map((x) => x.cpuServerUs)),
     gcClientUs: medianOf(samples.map((x) => x.gcClientUs)),
     gcServerUs: medianOf(samples.map((x) => x.gcServerUs)),
     errors: samples.reduce((a, x) => a + x.errors, 0),
