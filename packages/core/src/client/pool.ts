@@ -1,5 +1,6 @@
 import { MicroError } from "../errors/micro-error.js";
 import { DeadlineTimer } from "../internal/deadline-timer.js";
+import { IdTable } from "../internal/id-table.js";
 import { getHeader, Header } from "../rpc/headers.js";
 import type { Message, Socket, Transport } from "../transport/transport.js";
 import type { CallScope } from "./call-scope.js";
@@ -50,7 +51,8 @@ interface Pending {
  *   behaviour.
  */
 export class SharedConnection {
-  readonly pending = new Map<string, Pending>();
+  /** The calls waiting for their replies, by `Micro-Id` (not a `Map`: see {@link IdTable}). */
+  readonly pending = new IdTable<Pending>();
   /** True once the server showed it serves concurrent requests apart (`Micro-Multiplex`). */
   multiplexed = false;
   readonly created = Date.now();
@@ -137,7 +139,7 @@ export class SharedConnection {
   /** Calls past their deadline fail with 408; returns the next deadline. */
   private expireDue(now: number): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.pending.entries()) {
       const at = p.scope.deadline;
       if (at === undefined) continue;
       if (at <= now) this.abandon(id, p, p.scope.reason() ?? p.scope.timeoutError());
@@ -182,8 +184,8 @@ export class SharedConnection {
     if (id === undefined || !this.multiplexed) {
       // The lone call owns a reply without an id (a Go server's codec error, say), and any reply
       // of a connection that carries one call at a time (Go repeats the first request's id).
-      const [only] = this.pending;
-      if (this.pending.size === 1 && only) {
+      const only = this.pending.size === 1 ? this.pending.first() : undefined;
+      if (only) {
         this.settle(only[0], only[1]);
         only[1].resolve(msg);
         this.closeIfRetired();
@@ -209,7 +211,7 @@ export class SharedConnection {
       this.dead = true;
       this.onDead(this);
     }
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.pending.entries()) {
       this.settle(id, p);
       p.reject(tagPhase(why, "response"));
     }

@@ -11,6 +11,7 @@ export { DeadlineTimer } from "./deadline-timer.js";
 export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";
 export { goJson } from "./go-json.js";
+export { IdTable } from "./id-table.js";
 export { getOrInsert } from "./maps.js";
 export { asBuffer, plainObjectLength, readPlainObject, writePlainObject } from "./plain-json.js";
 export {
