@@ -1,7 +1,6 @@
 import { MicroError } from "@microts/core";
-import { formatHostPort, parseHostPort } from "./address.js";
+import { connectTcp, formatHostPort, parseHostPort } from "@microts/core/internal";
 import { HttpSocket, RESPONSE_ERROR_ID } from "./http-socket.js";
-import { connectTcp } from "./http-transport.js";
 
 const ID = "go.micro.broker";
 /** Deliveries sent to one subscriber before its first answer comes back (HTTP/1.1 pipelining). */

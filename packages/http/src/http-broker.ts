@@ -21,8 +21,7 @@ import {
   getHeader,
   MicroError,
 } from "@microts/core";
-import { abortReason } from "@microts/core/internal";
-import { advertisedHost, formatHostPort, parseHostPort } from "./address.js";
+import { abortReason, advertisedHost, formatHostPort, parseHostPort } from "@microts/core/internal";
 import { Deliveries } from "./broker-delivery.js";
 
 /** Options for {@link createHttpBroker}. */

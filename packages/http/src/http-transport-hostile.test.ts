@@ -4,7 +4,7 @@ import { connect, createServer, type Socket as NetSocket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Listener, Socket, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { parseHostPort } from "./address.js";
+import { parseHostPort } from "@microts/core/internal";
 import { createHttpTransport } from "./http-transport.js";
 
 interface Raw {

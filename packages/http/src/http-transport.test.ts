@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Listener, Message, Socket, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { parseHostPort } from "./address.js";
+import { parseHostPort } from "@microts/core/internal";
 import { createHttpTransport } from "./http-transport.js";
 import { exampleA } from "./testdata/go-examples.js";
 

@@ -1,10 +1,6 @@
-import { connect, createServer, type Socket as NetSocket, type Server } from "node:net";
 import type { DialOptions, Listener, ListenOptions, Socket, Transport } from "@microts/core";
-import { MicroError } from "@microts/core";
-import { abortReason } from "@microts/core/internal";
-import { advertisedHost, formatHostPort, isWildcardHost, parseHostPort } from "./address.js";
+import { dialTcp, listenTcp } from "@microts/core/internal";
 import { HttpSocket, type SocketConfig } from "./http-socket.js";
-import { Inbox } from "./inbox.js";
 
 /** Options for {@link createHttpTransport}. */
 export interface HttpTransportOptions {
@@ -57,28 +53,21 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
   };
   const noDelay = options.noDelay ?? true;
   const keepAlive = options.keepAlive ?? true;
-  const listeners = new Set<HttpListener>();
+  const listeners = new Set<Listener>();
   const dialled = new Set<HttpSocket>();
-
-  const tune = (sock: NetSocket) => {
-    sock.setNoDelay(noDelay);
-    sock.setKeepAlive(keepAlive, KEEPALIVE_DELAY_MS);
-  };
+  const keepAliveMs = keepAlive ? KEEPALIVE_DELAY_MS : 0;
 
   return {
     name: "http",
 
     async dial(address: string, opts: DialOptions = {}): Promise<Socket> {
-      const { host, port } = parseHostPort(address, ID);
-      const target = formatHostPort(isWildcardHost(host) ? "127.0.0.1" : host, port);
-      const sock = await connectTcp(
-        isWildcardHost(host) ? "127.0.0.1" : host,
-        port,
-        target,
-        opts.timeoutMs ?? dialTimeoutMs,
-        opts.signal,
-      );
-      tune(sock);
+      const { sock, target } = await dialTcp(address, {
+        timeoutMs: opts.timeoutMs ?? dialTimeoutMs,
+        signal: opts.signal,
+        noDelay,
+        keepAliveMs,
+        id: ID,
+      });
       const s = new HttpSocket(sock, "client", cfg, target);
       dialled.add(s);
       void s.closed.then(() => dialled.delete(s));
@@ -86,36 +75,13 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
     },
 
     async listen(address: string, opts: ListenOptions = {}): Promise<Listener> {
-      if (opts.signal?.aborted) throw abortReason(ID, `listen ${address}`, opts.signal);
-      const { host, port } = parseHostPort(address || ":0", ID);
-      const server = createServer({
+      const l = await listenTcp(address, (sock) => new HttpSocket(sock, "server", cfg), {
+        ...opts,
+        id: ID,
         noDelay,
-        keepAlive,
-        keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
+        keepAliveMs,
+        onClose: () => listeners.delete(l),
       });
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException) => {
-          server.off("listening", onListening);
-          const code = err.code ?? err.message;
-          reject(
-            code === "EADDRINUSE"
-              ? MicroError.conflict(ID, `listen ${address}: address already in use`, { cause: err })
-              : MicroError.badRequest(ID, `listen ${address}: ${code}`, { cause: err }),
-          );
-        };
-        const onListening = () => {
-          server.off("error", onError);
-          resolve();
-        };
-        server.once("error", onError);
-        server.once("listening", onListening);
-        server.listen({ host: isWildcardHost(host) ? undefined : host, port });
-      });
-      const bound = server.address();
-      const boundPort = bound !== null && typeof bound === "object" ? bound.port : port;
-      const l = new HttpListener(server, formatHostPort(advertisedHost(host), boundPort), cfg, () =>
-        listeners.delete(l),
-      );
       listeners.add(l);
       return l;
     },
@@ -125,100 +91,4 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
       await Promise.all([...dialled].map((s) => s.close()));
     },
   };
-}
-
-/** Opens a TCP connection, bounded by `timeoutMs` and `signal`. */
-export function connectTcp(
-  host: string,
-  port: number,
-  target: string,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<NetSocket> {
-  const what = `dial ${target}`;
-  if (signal?.aborted) return Promise.reject(abortReason(ID, what, signal));
-  return new Promise<NetSocket>((resolve, reject) => {
-    const sock = connect({ host, port });
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (err: MicroError | undefined) => {
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      sock.off("error", onError);
-      sock.off("connect", onConnect);
-      if (err) {
-        sock.destroy();
-        reject(err);
-      } else resolve(sock);
-    };
-    const onConnect = () => finish(undefined);
-    const onError = (err: NodeJS.ErrnoException) => {
-      const code = err.code ?? err.message;
-      const detail = code === "ECONNREFUSED" ? "connection refused" : code;
-      finish(MicroError.serviceUnavailable(ID, `${what}: ${detail}`, { cause: err }));
-    };
-    const onAbort = () => finish(abortReason(ID, what, signal));
-    sock.once("connect", onConnect);
-    sock.once("error", onError);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeoutMs > 0 && timeoutMs !== Number.POSITIVE_INFINITY) {
-      timer = setTimeout(
-        () => finish(MicroError.timeout(ID, `${what}: timed out after ${timeoutMs}ms`)),
-        timeoutMs,
-      );
-    }
-  });
-}
-
-/** Accepts connections; each becomes a server-side {@link HttpSocket}. */
-class HttpListener implements Listener {
-  private readonly incoming = new Inbox<HttpSocket>(Number.POSITIVE_INFINITY, () => {});
-  private isClosed = false;
-
-  constructor(
-    private readonly server: Server,
-    readonly address: string,
-    cfg: SocketConfig,
-    private readonly onClose: () => void,
-  ) {
-    server.on("connection", (sock: NetSocket) => {
-      if (this.isClosed) {
-        sock.destroy();
-        return;
-      }
-      this.incoming.push(new HttpSocket(sock, "server", cfg));
-    });
-    // Accept errors (EMFILE...) must not crash the process; the server keeps listening.
-    server.on("error", () => {});
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Socket> {
-    const incoming = this.incoming;
-    return {
-      next: () => incoming.next().then(acceptResult),
-      return: () => Promise.resolve({ done: true, value: undefined }),
-    };
-  }
-
-  async close(): Promise<void> {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.onClose();
-    this.incoming.end();
-    // Connections accepted but never handed out are ours to close.
-    for (;;) {
-      const s = await this.incoming.next();
-      if (s === undefined) break;
-      void s.close();
-    }
-    // Stops listening now; the 'close' event would wait for every open connection, so don't.
-    this.server.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
-
-function acceptResult(s: HttpSocket | undefined): IteratorResult<Socket> {
-  return s === undefined ? { done: true, value: undefined } : { done: false, value: s };
 }

@@ -7,12 +7,22 @@ export { ConnectionPool } from "../client/pool.js";
 export { isHopHeader, parseTimeoutHeader, timeoutHeader } from "../rpc/headers.js";
 export { remoteError } from "../rpc/remote-error.js";
 export { AsyncQueue } from "./async-queue.js";
+export { BatchWriter } from "./batch-writer.js";
 export { DeadlineTimer } from "./deadline-timer.js";
 export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";
 export { goJson } from "./go-json.js";
 export { IdTable } from "./id-table.js";
+export { Inbox } from "./inbox.js";
 export { getOrInsert } from "./maps.js";
+export type { HostPort } from "./net-address.js";
+export { advertisedHost, formatHostPort, isWildcardHost, parseHostPort } from "./net-address.js";
+export type { TcpDialOptions } from "./net-dial.js";
+export { connectTcp, dialTcp } from "./net-dial.js";
+export type { TcpListenOptions } from "./net-listener.js";
+export { listenTcp } from "./net-listener.js";
+export type { InboxItem } from "./net-socket.js";
+export { NetSocketBase } from "./net-socket.js";
 export { asBuffer, plainObjectLength, readPlainObject, writePlainObject } from "./plain-json.js";
 export {
   abortReason,

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
-import { MicroError } from "@microts/core";
+import { MicroError } from "../errors/micro-error.js";
 
 /** A parsed `host:port`. `host` has no brackets; "" means every interface. */
 export interface HostPort {

@@ -1,4 +1,4 @@
-import { abortReason } from "@microts/core/internal";
+import { abortReason } from "./signals.js";
 
 interface Waiter<T> {
   resolve(value: T | undefined): void;
