@@ -20,6 +20,7 @@ export interface PlatformInfo {
 const PACKAGES = [
   "@microts/core",
   "@microts/http",
+  "@microts/tcp",
   "@microts/nats",
   "@microts/protobuf",
   "moleculer",

@@ -99,6 +99,15 @@ export const STACKS: StackDef[] = [
     note: "createServer/createClient over @microts/http (Go Micro's default HTTP transport), JSON.",
   },
   {
+    id: "micro-ts-tcp",
+    family: "micro-ts",
+    role: "rpc",
+    ...microts("tcp"),
+    stream: true,
+    connections: true,
+    note: "createServer/createClient over @microts/tcp (micro-ts's binary TCP transport), JSON.",
+  },
+  {
     id: "micro-ts-nats",
     family: "micro-ts",
     role: "rpc",

@@ -2,10 +2,11 @@ import type { Codec, EndpointSpec, Transport } from "@microts/core";
 import { createMemoryTransport } from "@microts/core";
 import { createHttpTransport } from "@microts/http";
 import { createNatsTransport } from "@microts/nats";
+import { createTcpTransport } from "@microts/tcp";
 import { PayloadSchema, StreamRequestSchema } from "./gen/bench_pb.js";
 
 /** The micro-ts variants measured: a transport, and the codec requests use. */
-export type Variant = "http" | "nats" | "memory" | "http-proto";
+export type Variant = "http" | "tcp" | "nats" | "memory" | "http-proto";
 
 /** What a variant plugs into createServer/createClient. */
 export interface StackParts {
@@ -43,6 +44,8 @@ export async function stackParts(variant: Variant, natsUrl = "nats://127.0.0.1:4
   switch (variant) {
     case "http":
       return { transport: createHttpTransport(), ...json };
+    case "tcp":
+      return { transport: createTcpTransport(), ...json };
     case "memory":
       return { transport: createMemoryTransport(), ...json };
     case "nats":

@@ -1,5 +1,5 @@
-import type { DialOptions, Listener, ListenOptions, Socket, Transport } from "@microts/core";
-import { dialTcp, listenTcp } from "@microts/core/internal";
+import type { Transport } from "@microts/core";
+import { createNetTransport } from "@microts/core/internal";
 import { HttpSocket, type SocketConfig } from "./http-socket.js";
 
 /** Options for {@link createHttpTransport}. */
@@ -26,7 +26,6 @@ export interface HttpTransportOptions {
   keepAlive?: boolean;
 }
 
-const ID = "go.micro.transport";
 const KEEPALIVE_DELAY_MS = 15_000;
 
 /**
@@ -51,44 +50,12 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
     headerTimeoutMs: options.headerTimeoutMs ?? 30_000,
   };
-  const noDelay = options.noDelay ?? true;
-  const keepAlive = options.keepAlive ?? true;
-  const listeners = new Set<Listener>();
-  const dialled = new Set<HttpSocket>();
-  const keepAliveMs = keepAlive ? KEEPALIVE_DELAY_MS : 0;
-
-  return {
+  return createNetTransport({
     name: "http",
-
-    async dial(address: string, opts: DialOptions = {}): Promise<Socket> {
-      const { sock, target } = await dialTcp(address, {
-        timeoutMs: opts.timeoutMs ?? dialTimeoutMs,
-        signal: opts.signal,
-        noDelay,
-        keepAliveMs,
-        id: ID,
-      });
-      const s = new HttpSocket(sock, "client", cfg, target);
-      dialled.add(s);
-      void s.closed.then(() => dialled.delete(s));
-      return s;
-    },
-
-    async listen(address: string, opts: ListenOptions = {}): Promise<Listener> {
-      const l = await listenTcp(address, (sock) => new HttpSocket(sock, "server", cfg), {
-        ...opts,
-        id: ID,
-        noDelay,
-        keepAliveMs,
-        onClose: () => listeners.delete(l),
-      });
-      listeners.add(l);
-      return l;
-    },
-
-    async close(): Promise<void> {
-      await Promise.all([...listeners].map((l) => l.close()));
-      await Promise.all([...dialled].map((s) => s.close()));
-    },
-  };
+    dialTimeoutMs,
+    noDelay: options.noDelay ?? true,
+    keepAliveMs: (options.keepAlive ?? true) ? KEEPALIVE_DELAY_MS : 0,
+    client: (sock, target) => new HttpSocket(sock, "client", cfg, target),
+    server: (sock) => new HttpSocket(sock, "server", cfg),
+  });
 }

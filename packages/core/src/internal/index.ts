@@ -23,6 +23,8 @@ export type { TcpListenOptions } from "./net-listener.js";
 export { listenTcp } from "./net-listener.js";
 export type { InboxItem } from "./net-socket.js";
 export { NetSocketBase } from "./net-socket.js";
+export type { NetTransportConfig } from "./net-transport.js";
+export { createNetTransport } from "./net-transport.js";
 export { asBuffer, plainObjectLength, readPlainObject, writePlainObject } from "./plain-json.js";
 export {
   abortReason,

@@ -77,6 +77,7 @@ export function defaultPlugins(): PluginTable {
     transport: {
       memory: () => createMemoryTransport(),
       http: lazy("@microts/http", "createHttpTransport"),
+      tcp: lazy("@microts/tcp", "createTcpTransport"),
       nats: lazy("@microts/nats", "createNatsTransport"),
     },
   };

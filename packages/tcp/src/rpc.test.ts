@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Client, Context, Registry, Server, Transport } from "@microts/core";
+import {
+  createClient,
+  createMemoryRegistry,
+  createServer,
+  defaultPlugins,
+  silentLogger,
+} from "@microts/core";
+import { rpcContract } from "@microts/testing";
+import { createTcpTransport } from "./tcp-transport.js";
+
+// The RPC protocol end to end (unary, errors, every stream kind, deadlines, cancellation).
+rpcContract("tcp", { create: () => createTcpTransport(), listenAddress: "127.0.0.1:0" });
+
+describe("RPC over the tcp transport", { timeout: 30_000 }, () => {
+  let registry: Registry;
+  let transport: Transport;
+  let server: Server;
+  let client: Client;
+
+  before(async () => {
+    registry = createMemoryRegistry();
+    transport = createTcpTransport();
+    server = createServer({ name: "greeter", registry, transport, logger: silentLogger });
+    server.handleFunction("Greeter.Hello", async (req: { name: string }, ctx: Context) => ({
+      msg: `Hello ${req.name}`,
+      user: ctx.metadata.get("x-user"),
+      trace: ctx.metadata.get("x-trace"),
+    }));
+    await server.start();
+    client = createClient({ registry, transport: createTcpTransport(), logger: silentLogger });
+  });
+  after(async () => {
+    await client.close();
+    await server.stop();
+    await transport.close();
+  });
+
+  test("the server registers a tcp address and transport", async () => {
+    const [svc] = await registry.getService("greeter");
+    assert.match(svc?.nodes[0]?.address ?? "", /^127\.0\.0\.1:\d+$/);
+    assert.equal(svc?.nodes[0]?.metadata.transport, "tcp");
+  });
+
+  test("metadata that changes from call to call arrives intact, however often names repeat", async () => {
+    // Values that repeat are sent as table references after their second use; values that
+    // change never are. Both must come back exactly, in any mix, over one connection.
+    const calls = Array.from({ length: 600 }, (_, i) =>
+      client.call<{ msg: string; user: string; trace: string }>(
+        "greeter",
+        "Greeter.Hello",
+        { name: `n${i % 7}` },
+        { metadata: { "X-User": `u-ü ✓ ${i % 3}`, "X-Trace": `t-${i}` } },
+      ),
+    );
+    const replies = await Promise.all(calls);
+    replies.forEach((r, i) => {
+      assert.deepEqual(r, { msg: `Hello n${i % 7}`, user: `u-ü ✓ ${i % 3}`, trace: `t-${i}` });
+    });
+  });
+
+  test('a service configured with transport "tcp" gets this transport', async () => {
+    const t = (await defaultPlugins().transport.tcp?.({})) as Transport;
+    assert.equal(t.name, "tcp");
+    await t.close();
+  });
+});

@@ -1,0 +1,251 @@
+import type { Socket as NetSocket } from "node:net";
+import type { IoOptions, Message } from "@microts/core";
+import { Code, MicroError } from "@microts/core";
+import { NetSocketBase } from "@microts/core/internal";
+import { FRAME_HEAD, FrameKind, HeaderDecoder, HeaderEncoder, PREFACE } from "./frame.js";
+
+const ID = "go.micro.transport";
+
+/** Per-connection settings, resolved from the transport options. */
+export interface TcpSocketConfig {
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  /** 0 disables the timeout. */
+  frameTimeoutMs: number;
+}
+
+/** The answer to an HTTP request on a micro-ts TCP port, so that a misconfigured peer learns why. */
+const HTTP_REFUSAL = (() => {
+  const text = "400 Bad Request: this port speaks the micro-ts TCP transport, not HTTP\n";
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
+})();
+
+/**
+ * One connection of the micro-ts TCP transport (see `frame.ts` for the wire format). Both sides
+ * first exchange the 8-byte preface; then each message is one length-prefixed frame whose header
+ * entries are mostly one-byte references to earlier ones. Messages sent in the same tick leave in
+ * one write.
+ *
+ * Malformed input (a wrong preface, a bad frame), oversize frames and stalled frames close the
+ * connection: the peer is told why in an error frame, and pending and later `recv` calls reject
+ * with 400, 413 or 408. An error frame received rejects them with the peer's error. A lost
+ * connection is a 503.
+ */
+export class TcpSocket extends NetSocketBase {
+  private readonly encoder = new HeaderEncoder();
+  private readonly decoder = new HeaderDecoder();
+  /** Bytes of the peer's preface still to check. */
+  private prefaceLeft = PREFACE.length;
+  /** An incomplete frame's bytes, and how many bytes complete it. */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private need = 4;
+  /** Largest frame accepted: kind, entry count, header block and body. */
+  private readonly maxFrame: number;
+
+  constructor(
+    sock: NetSocket,
+    private readonly role: "client" | "server",
+    private readonly cfg: TcpSocketConfig,
+  ) {
+    super(sock, ID);
+    this.stallTimeoutMs = cfg.frameTimeoutMs;
+    this.maxFrame = 1 + 5 + cfg.maxHeaderBytes + cfg.maxBodyBytes;
+    // The server answers with its preface once it has seen the client's (an HTTP client that
+    // dialled the wrong port gets an HTTP answer instead).
+    if (role === "client") sock.write(PREFACE);
+  }
+
+  send(message: Message, options?: IoOptions): Promise<void> {
+    if (this.isClosed || !this.sock.writable) return this.sendClosed();
+    const body = message.body;
+    if (body.length > this.cfg.maxBodyBytes) {
+      return Promise.reject(
+        new MicroError(
+          ID,
+          `send to ${this.remote}: body of ${body.length} bytes exceeds the limit of ${this.cfg.maxBodyBytes}`,
+          Code.PayloadTooLarge,
+        ),
+      );
+    }
+    let n: number;
+    try {
+      n = this.encoder.encode(message.header, this.cfg.maxHeaderBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const w = this.writer;
+    const length = 1 + n + body.length;
+    const buf = w.reserve(4 + length);
+    const at = w.at;
+    buf.writeUInt32BE(length, at);
+    buf[at + 4] = FrameKind.Message;
+    const start = this.encoder.start;
+    HeaderEncoder.buffer.copy(buf, at + FRAME_HEAD, start, start + n);
+    buf.set(body, at + FRAME_HEAD + n);
+    return w.commit(at + 4 + length) ? RESOLVED : w.waitDrain(options);
+  }
+
+  protected onData(chunk: Buffer): void {
+    if (this.prefaceLeft > 0) {
+      chunk = this.checkPreface(chunk);
+      if (chunk.length === 0) return;
+    }
+    let completed = false;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered >= this.need) {
+      // A frame that came in several reads is joined once, when it is complete.
+      const chunks = this.chunks;
+      const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.buffered);
+      this.chunks = [];
+      this.buffered = 0;
+      this.need = 4;
+      const off = this.frames(buf);
+      completed = off > 0;
+      if (off < buf.length && !this.isClosed) {
+        const rest = buf.subarray(off);
+        this.chunks.push(rest);
+        this.buffered = rest.length;
+      }
+    }
+    this.watchStall(completed);
+  }
+
+  /** Reads the whole frames in `buf`; returns where the first incomplete one starts. */
+  private frames(buf: Buffer): number {
+    let off = 0;
+    while (buf.length - off >= 4 && !this.isClosed) {
+      const length = buf.readUInt32BE(off);
+      if (length === 0 || length > this.maxFrame) {
+        if (length === 0) this.protocolError(MicroError.badRequest(ID, "malformed frame: empty"));
+        else this.protocolError(tooLarge(`frame of ${length} bytes`, this.maxFrame));
+        return off;
+      }
+      const end = off + 4 + length;
+      if (end > buf.length) {
+        this.need = end - off;
+        return off;
+      }
+      this.frame(buf, off + 4, end);
+      off = end;
+    }
+    return off;
+  }
+
+  /** One complete frame: `buf[start]` is its kind, `end` where it ends. */
+  private frame(buf: Buffer, start: number, end: number): void {
+    const kind = buf[start];
+    if (kind === FrameKind.Message) {
+      let header: Record<string, string>;
+      try {
+        header = this.decoder.decode(buf, start + 1, end);
+      } catch (err) {
+        this.protocolError(MicroError.from(err, ID, Code.BadRequest));
+        return;
+      }
+      const bodyAt = this.decoder.end;
+      if (bodyAt - start - 1 > this.cfg.maxHeaderBytes + 5) {
+        this.protocolError(tooLarge(`header block of ${bodyAt - start - 1} bytes`, this.cfg.maxHeaderBytes));
+        return;
+      }
+      if (end - bodyAt > this.cfg.maxBodyBytes) {
+        this.protocolError(tooLarge(`body of ${end - bodyAt} bytes`, this.cfg.maxBodyBytes));
+        return;
+      }
+      this.deliver({ header, body: toBody(buf, bodyAt, end) });
+    } else if (kind === FrameKind.Error) {
+      // The peer closes the connection and says why.
+      const text = buf.toString("utf8", start + 1, end);
+      this.fail(peerError(text, this.remote));
+      this.sock.destroy();
+    } else {
+      this.protocolError(MicroError.badRequest(ID, `malformed frame: unknown kind ${kind}`));
+    }
+  }
+
+  /** Checks the peer's preface bytes at the start of `chunk`; returns the bytes after them. */
+  private checkPreface(chunk: Buffer): Buffer {
+    const from = PREFACE.length - this.prefaceLeft;
+    const n = Math.min(this.prefaceLeft, chunk.length);
+    if (PREFACE.compare(chunk, 0, n, from, from + n) !== 0) {
+      const seen = chunk.toString("latin1", 0, Math.min(chunk.length, 24));
+      const http = this.role === "server" && from === 0 && /^[A-Z]{3,7} /.test(seen);
+      const error = MicroError.badRequest(
+        ID,
+        `${this.remote} does not speak the micro-ts TCP transport (it sent ${JSON.stringify(seen)})`,
+      );
+      if (http) {
+        this.fail(error);
+        this.sock.end(HTTP_REFUSAL);
+        setTimeout(() => this.sock.destroy(), 2_000).unref();
+      } else {
+        this.protocolError(error);
+      }
+      return EMPTY;
+    }
+    this.prefaceLeft -= n;
+    if (this.prefaceLeft === 0 && this.role === "server") this.sock.write(PREFACE);
+    return n === chunk.length ? EMPTY : chunk.subarray(n);
+  }
+
+  protected get partial(): boolean {
+    return this.buffered > 0;
+  }
+
+  protected stalledError(timeoutMs: number): MicroError {
+    return MicroError.timeout(ID, `timed out after ${timeoutMs}ms reading a frame from ${this.remote}`);
+  }
+
+  /** The peer is told why in an error frame (once it has shown it speaks the protocol). */
+  protected override farewell(error: MicroError): Uint8Array | undefined {
+    if (this.prefaceLeft > 0) return undefined;
+    const json = Buffer.from(String(error), "utf8");
+    const out = Buffer.allocUnsafe(FRAME_HEAD + json.length);
+    out.writeUInt32BE(1 + json.length, 0);
+    out[4] = FrameKind.Error;
+    json.copy(out, FRAME_HEAD);
+    return out;
+  }
+
+  protected override onEnd(): void {
+    if (this.buffered > 0) {
+      this.fail(
+        MicroError.serviceUnavailable(ID, `connection closed by ${this.remote} in the middle of a frame`),
+      );
+    } else {
+      super.onEnd();
+    }
+  }
+
+  protected override onClosed(): void {
+    this.chunks = [];
+    this.buffered = 0;
+  }
+}
+
+const RESOLVED = Promise.resolve();
+const EMPTY = Buffer.alloc(0);
+
+function tooLarge(what: string, limit: number): MicroError {
+  return new MicroError(ID, `${what} exceeds the limit of ${limit} bytes`, Code.PayloadTooLarge);
+}
+
+/** The error an error frame carries; text that is not a MicroError becomes a 500 with that text. */
+function peerError(text: string, remote: string): MicroError {
+  const parsed = MicroError.parse(text);
+  const detail = `${remote} closed the connection: ${parsed.code > 0 ? parsed.detail : text}`;
+  return new MicroError(parsed.id || ID, detail, parsed.code > 0 ? parsed.code : Code.InternalServerError);
+}
+
+/**
+ * A body as a plain Uint8Array: a view when it is most of its buffer, else a compact copy (so a
+ * kept body never pins a whole socket read).
+ */
+function toBody(buf: Buffer, start: number, end: number): Uint8Array {
+  const n = end - start;
+  if (n * 2 >= buf.buffer.byteLength) return new Uint8Array(buf.buffer, buf.byteOffset + start, n);
+  const copy = Buffer.allocUnsafe(n);
+  buf.copy(copy, 0, start, end);
+  return new Uint8Array(copy.buffer, copy.byteOffset, n);
+}

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect, type Socket as NetSocket } from "node:net";
+import { after, before, describe, test } from "node:test";
+import type { Listener, Socket, Transport } from "@microts/core";
+import { MicroError } from "@microts/core";
+import { parseHostPort } from "@microts/core/internal";
+import { createHttpTransport } from "@microts/http";
+import { FrameKind, PREFACE } from "./frame.js";
+import { createTcpTransport } from "./tcp-transport.js";
+
+interface Raw {
+  sock: NetSocket;
+  bytes(): Buffer;
+  closed: Promise<void>;
+}
+
+async function raw(address: string): Promise<Raw> {
+  const { host, port } = parseHostPort(address, "test");
+  const sock = connect({ host, port });
+  await once(sock, "connect");
+  const chunks: Buffer[] = [];
+  sock.on("data", (c: Buffer) => chunks.push(c));
+  sock.on("error", () => {});
+  const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+  return { sock, bytes: () => Buffer.concat(chunks), closed };
+}
+
+/** A frame of `kind` with `payload` after the kind byte, its length as given or as it is. */
+function frame(kind: number, payload: number[] | Buffer, length?: number): Buffer {
+  const p = Buffer.from(payload);
+  const out = Buffer.alloc(5 + p.length);
+  out.writeUInt32BE(length ?? 1 + p.length, 0);
+  out[4] = kind;
+  p.copy(out, 5);
+  return out;
+}
+
+const isError = (code: number, detail: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof MicroError, String(e));
+  assert.equal(e.code, code, e.detail);
+  assert.match(e.detail, detail);
+  return true;
+};
+
+describe("tcp transport: hostile input", { timeout: 30_000 }, () => {
+  let transport: Transport;
+  let listener: Listener;
+  const waiting: ((s: Socket) => void)[] = [];
+  const accepted: Socket[] = [];
+  const nextAccepted = () => new Promise<Socket>((resolve) => waiting.push(resolve));
+
+  before(async () => {
+    transport = createTcpTransport({ maxHeaderBytes: 1024, maxBodyBytes: 4096, frameTimeoutMs: 300 });
+    listener = await transport.listen("127.0.0.1:0");
+    void (async () => {
+      for await (const s of listener) {
+        accepted.push(s);
+        waiting.shift()?.(s);
+      }
+    })();
+  });
+  after(async () => {
+    for (const s of accepted) await s.close();
+    await transport.close();
+  });
+
+  /** Sends `bytes` on a fresh connection; checks the server's error, that it closed, and what it said. */
+  async function reject(bytes: Buffer | string, code: number, detail: RegExp): Promise<Buffer> {
+    const serverP = nextAccepted();
+    const c = await raw(listener.address);
+    const server = await serverP;
+    c.sock.write(bytes);
+    await assert.rejects(server.recv({ timeoutMs: 3000 }), isError(code, detail));
+    assert.equal(((await server.closed) as MicroError | undefined)?.code, code);
+    await c.closed;
+    await healthy();
+    return c.bytes();
+  }
+
+  /** Every other connection keeps working. */
+  async function healthy(): Promise<void> {
+    const serverP = nextAccepted();
+    const client = await transport.dial(listener.address);
+    const server = await serverP;
+    await client.send({ header: { Ping: "1" }, body: new Uint8Array([1]) });
+    assert.equal((await server.recv({ timeoutMs: 2000 })).header.Ping, "1");
+    await server.send({ header: { Pong: "1" }, body: new Uint8Array() });
+    assert.equal((await client.recv({ timeoutMs: 2000 })).header.Pong, "1");
+    await client.close();
+  }
+
+  /** The error frame the server sent after its preface, parsed. */
+  function errorFrame(wire: Buffer): MicroError {
+    assert.ok(wire.subarray(0, PREFACE.length).equals(PREFACE), "the server's preface comes first");
+    const f = wire.subarray(PREFACE.length);
+    assert.equal(f[4], FrameKind.Error);
+    assert.equal(f.readUInt32BE(0), f.length - 4);
+    return MicroError.parse(f.toString("utf8", 5));
+  }
+
+  test("an HTTP request is answered with an HTTP 400 that says what the port speaks", async () => {
+    const wire = await reject(
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+      400,
+      /does not speak/,
+    );
+    assert.match(wire.toString(), /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*micro-ts TCP transport, not HTTP/);
+  });
+
+  test("garbage instead of the preface: 400, the connection is cut", async () => {
+    const wire = await reject(Buffer.from([0, 1, 2, 3, 255, 254, 253, 252, 9, 9]), 400, /does not speak/);
+    assert.equal(wire.length, 0);
+  });
+
+  test("a frame longer than the limits: 413 from its length alone, the peer told why", async () => {
+    const err = errorFrame(
+      await reject(Buffer.concat([PREFACE, frame(1, [0], 1 << 30)]), 413, /exceeds the limit/),
+    );
+    assert.equal(err.code, 413);
+  });
+
+  test("malformed frames: 400 with the reason, also in the error frame", async () => {
+    const cases: Array<[Buffer, RegExp]> = [
+      [frame(1, [], 0), /empty/],
+      [frame(7, [0]), /unknown kind 7/],
+      [frame(1, [1, 9]), /unknown header op 9/],
+      [frame(1, [3, 4, 0]), /unknown header pair 0/],
+      [frame(1, [1, 0, 50, 65]), /runs past the header block/],
+    ];
+    for (const [f, detail] of cases) {
+      const err = errorFrame(await reject(Buffer.concat([PREFACE, f]), 400, detail));
+      assert.match(err.detail, detail);
+    }
+  });
+
+  test("a body over the limit: 413", async () => {
+    await reject(
+      Buffer.concat([PREFACE, frame(1, Buffer.concat([Buffer.from([0]), Buffer.alloc(5000)]))]),
+      413,
+      /body of 5000 bytes/,
+    );
+  });
+
+  test("a frame that stalls: 408 after the frame timeout", async () => {
+    await reject(Buffer.concat([PREFACE, frame(1, [0, 1, 2, 3], 100)]), 408, /timed out after 300ms/);
+  });
+
+  test("a peer that closes in the middle of a frame: 503", async () => {
+    const serverP = nextAccepted();
+    const c = await raw(listener.address);
+    const server = await serverP;
+    c.sock.end(Buffer.concat([PREFACE, frame(1, [0, 1], 50)]));
+    await assert.rejects(server.recv({ timeoutMs: 3000 }), isError(503, /middle of a frame/));
+  });
+
+  test("an outgoing body or header over the limit is refused with 413; the connection stays usable", async () => {
+    const serverP = nextAccepted();
+    const client = await transport.dial(listener.address);
+    const server = await serverP;
+    await assert.rejects(
+      client.send({ header: {}, body: new Uint8Array(5000) }),
+      isError(413, /body of 5000/),
+    );
+    await assert.rejects(
+      client.send({ header: { Big: "x".repeat(2000) }, body: new Uint8Array() }),
+      isError(413, /header block/),
+    );
+    await client.send({ header: { Ok: "1" }, body: new Uint8Array([7]) });
+    const got = await server.recv({ timeoutMs: 2000 });
+    assert.deepEqual([got.header, [...got.body]], [{ Ok: "1" }, [7]]);
+    await client.close();
+  });
+
+  /** Runs `body` against a listener of `other` that reads one message per connection, then closes it. */
+  async function against(other: Transport, body: (address: string) => Promise<void>): Promise<void> {
+    const l = await other.listen("127.0.0.1:0");
+    const served = (async () => {
+      for await (const s of l) void s.recv().catch(() => {});
+    })();
+    try {
+      await body(l.address);
+    } finally {
+      await other.close();
+      await served;
+    }
+  }
+
+  test("the client hears the server's reason when the server closes on bad input", async () => {
+    await against(createTcpTransport({ maxBodyBytes: 10 }), async (address) => {
+      const client = await transport.dial(address);
+      await client.send({ header: {}, body: new Uint8Array(100) });
+      await assert.rejects(
+        client.recv({ timeoutMs: 3000 }),
+        isError(413, /closed the connection: .*body of 100 bytes/),
+      );
+    });
+  });
+
+  test("dialling a server that speaks another protocol fails with 400 once it answers", async () => {
+    // The HTTP server answers the preface (an unfinished request to it) when its header timeout ends.
+    await against(createHttpTransport({ headerTimeoutMs: 200 }), async (address) => {
+      const client = await transport.dial(address);
+      await client.send({ header: { "Micro-Id": "1" }, body: new Uint8Array() });
+      await assert.rejects(
+        client.recv({ timeoutMs: 3000 }),
+        isError(400, /does not speak the micro-ts TCP transport \(it sent "HTTP\/1\.1 408/),
+      );
+      await client.close();
+    });
+  });
+});
