@@ -36,7 +36,7 @@ export class TcpSocket extends NetSocketBase {
   private readonly decoder = new HeaderDecoder();
   /** Bytes of the peer's preface still to check. */
   private prefaceLeft = PREFACE.length;
-  /** An incomplete frame's bytes, and how many bytes complete it. */
+  /** An incomplete frame's bytes, and how many bytes complete it (or its length prefix). */
   private chunks: Buffer[] = [];
   private buffered = 0;
   private need = 4;
@@ -92,24 +92,37 @@ export class TcpSocket extends NetSocketBase {
       if (chunk.length === 0) return;
     }
     let completed = false;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered >= this.need) {
-      // A frame that came in several reads is joined once, when it is complete.
-      const chunks = this.chunks;
-      const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.buffered);
+    // A frame begun in earlier reads is completed first, joining only its own bytes; the frames
+    // after it are read in place.
+    while (this.buffered > 0 && !this.isClosed) {
+      if (this.buffered + chunk.length < this.need) {
+        this.stash(chunk);
+        this.watchStall(completed);
+        return;
+      }
+      const take = this.need - this.buffered;
+      this.chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      const joined = Buffer.concat(this.chunks, this.need);
+      chunk = chunk.subarray(take);
       this.chunks = [];
       this.buffered = 0;
       this.need = 4;
-      const off = this.frames(buf);
-      completed = off > 0;
-      if (off < buf.length && !this.isClosed) {
-        const rest = buf.subarray(off);
-        this.chunks.push(rest);
-        this.buffered = rest.length;
-      }
+      if (this.frames(joined) > 0) completed = true;
+      // Only the length was complete: the frame still needs the bytes `frames` set `need` to.
+      else if (!this.isClosed) this.stash(joined);
+    }
+    if (chunk.length > 0 && !this.isClosed) {
+      const off = this.frames(chunk);
+      if (off > 0) completed = true;
+      if (off < chunk.length && !this.isClosed) this.stash(chunk.subarray(off));
     }
     this.watchStall(completed);
+  }
+
+  /** Keeps bytes of an incomplete frame until the rest arrives. */
+  private stash(bytes: Buffer): void {
+    this.chunks.push(bytes);
+    this.buffered += bytes.length;
   }
 
   /** Reads the whole frames in `buf`; returns where the first incomplete one starts. */

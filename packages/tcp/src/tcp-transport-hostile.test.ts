@@ -6,7 +6,7 @@ import type { Listener, Socket, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
 import { parseHostPort } from "@microts/core/internal";
 import { createHttpTransport } from "@microts/http";
-import { FrameKind, PREFACE } from "./frame.js";
+import { FrameKind, HeaderEncoder, PREFACE } from "./frame.js";
 import { createTcpTransport } from "./tcp-transport.js";
 
 interface Raw {
@@ -170,6 +170,59 @@ describe("tcp transport: hostile input", { timeout: 30_000 }, () => {
     const got = await server.recv({ timeoutMs: 2000 });
     assert.deepEqual([got.header, [...got.body]], [{ Ok: "1" }, [7]]);
     await client.close();
+  });
+
+  test("frames split across reads at every kind of boundary arrive whole and in order", async () => {
+    const enc = new HeaderEncoder();
+    const sent: Array<{ header: Record<string, string>; body: Buffer }> = [];
+    const parts: Buffer[] = [PREFACE];
+    for (let i = 0; i < 60; i++) {
+      const header = {
+        "Micro-Id": String(i),
+        "Content-Type": "application/json",
+        [`X-${i % 4}`]: "v".repeat(i % 9),
+      };
+      const body = Buffer.alloc((i * 37) % 900, i);
+      const n = enc.encode(header, 1024);
+      const f = Buffer.alloc(5 + n + body.length);
+      f.writeUInt32BE(1 + n + body.length, 0);
+      f[4] = FrameKind.Message;
+      HeaderEncoder.buffer.copy(f, 5, enc.start, enc.start + n);
+      body.copy(f, 5 + n);
+      parts.push(f);
+      sent.push({ header, body });
+    }
+    const wire = Buffer.concat(parts);
+    const serverP = nextAccepted();
+    const c = await raw(listener.address);
+    const server = await serverP;
+    // Pieces of 1 to 97 bytes, each its own write and (mostly) its own read on the other side.
+    for (let at = 0, k = 0; at < wire.length; k++) {
+      const n = 1 + ((k * 31) % 97);
+      c.sock.write(wire.subarray(at, at + n));
+      at += n;
+      if (k % 8 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    for (const want of sent) {
+      const got = await server.recv({ timeoutMs: 3000 });
+      assert.deepEqual(got.header, want.header);
+      assert.ok(Buffer.from(got.body).equals(want.body), `body of message ${want.header["Micro-Id"]}`);
+    }
+    c.sock.destroy();
+  });
+
+  test("an HTTP-transport client (a Go Micro client) is told what the port speaks", async () => {
+    const http = createHttpTransport();
+    try {
+      const client = await http.dial(listener.address);
+      await client.send({ header: { "Micro-Id": "1" }, body: new Uint8Array() });
+      await assert.rejects(
+        client.recv({ timeoutMs: 3000 }),
+        isError(500, /^400 Bad Request: .*micro-ts TCP transport, not HTTP/),
+      );
+    } finally {
+      await http.close();
+    }
   });
 
   /** Runs `body` against a listener of `other` that reads one message per connection, then closes it. */
