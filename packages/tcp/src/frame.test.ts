@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MicroError } from "@microts/core";
 import fc from "fast-check";
-import { HeaderDecoder, HeaderEncoder, MAX_PAIRS, Op } from "./frame.js";
+import { HeaderDecoder, HeaderEncoder, MAX_PAIRS, MAX_TABLE_STRING, Op } from "./frame.js";
 
 /** Encodes `header` and decodes the block on the other side, as a connection does. */
 function roundTrip(enc: HeaderEncoder, dec: HeaderDecoder, header: Record<string, string>) {
@@ -100,4 +100,23 @@ test("a peer that overflows the pair table is refused", () => {
     () => dec.decode(buf, 0, buf.length),
     (e: unknown) => e instanceof MicroError && e.code === 400 && /pair table overflow/.test(e.detail),
   );
+});
+
+test("long names and values are never added to the tables, and a peer that adds one is refused", () => {
+  const enc = new HeaderEncoder();
+  const dec = new HeaderDecoder();
+  const long = "n".repeat(MAX_TABLE_STRING + 1);
+  const h = { [long]: "v".repeat(MAX_TABLE_STRING + 1) };
+  const sizes = [1, 2, 3].map(() => roundTrip(enc, dec, h).bytes);
+  assert.deepEqual(roundTrip(enc, dec, h).got, h);
+  assert.equal(new Set(sizes).size, 1, "every use costs the same: nothing was indexed");
+  const n = MAX_TABLE_STRING + 1;
+  const addName = Buffer.from([1, Op.LiteralAddName, (n & 0x7f) | 0x80, n >> 7, ...Buffer.alloc(n, 65), 0]);
+  const addPair = Buffer.from([1, Op.NamedAddPair, 0, (n & 0x7f) | 0x80, n >> 7, ...Buffer.alloc(n, 65)]);
+  for (const buf of [addName, addPair]) {
+    assert.throws(
+      () => new HeaderDecoder().decode(buf, 0, buf.length),
+      (e: unknown) => e instanceof MicroError && e.code === 400 && /entry too long/.test(e.detail),
+    );
+  }
 });

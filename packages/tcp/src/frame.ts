@@ -59,8 +59,11 @@ export const STATIC_NAMES: readonly string[] = [
 /** Most names a name table holds (static ones included); most pairs a pair table holds. */
 export const MAX_NAMES = 256;
 export const MAX_PAIRS = 256;
-/** Values longer than this (UTF-16 units) are never put in the pair table. */
-const MAX_PAIR_VALUE = 128;
+/**
+ * Longest name or value (UTF-16 units) a table takes; longer ones always travel as literals, and a
+ * peer that adds one is refused. Bounds a connection's tables to about 64 KiB per direction.
+ */
+export const MAX_TABLE_STRING = 128;
 /** Values of one name remembered as seen once, waiting for a second use to be indexed. */
 const SEEN_PER_NAME = 64;
 /** Bytes of the frame head: length and kind. */
@@ -113,9 +116,9 @@ export class HeaderEncoder {
       const st = this.names.get(k);
       if (st === undefined) {
         at = ensure(at, 11 + 3 * (k.length + v.length));
-        if (this.nameCount < MAX_NAMES) {
+        if (this.nameCount < MAX_NAMES && k.length <= MAX_TABLE_STRING) {
           // The value counts as seen once, so that it is indexed on its next use.
-          const values = v.length <= MAX_PAIR_VALUE ? new Map([[v, -1]]) : undefined;
+          const values = v.length <= MAX_TABLE_STRING ? new Map([[v, -1]]) : undefined;
           this.names.set(k, { index: this.nameCount++, values });
           addedNames ??= [];
           addedNames.push(k);
@@ -142,7 +145,7 @@ export class HeaderEncoder {
         addedPairs.push([st, v]);
         scratch[at++] = Op.NamedAddPair;
       } else {
-        if (v.length <= MAX_PAIR_VALUE) {
+        if (v.length <= MAX_TABLE_STRING) {
           if (values === undefined) st.values = new Map([[v, -1]]);
           else if (values.size < SEEN_PER_NAME) values.set(v, -1);
         }
@@ -259,6 +262,7 @@ export class HeaderDecoder {
           at = varintEnd;
           if (op === Op.NamedAddPair) {
             if (this.pairNames.length >= MAX_PAIRS) throw malformed("header pair table overflow");
+            if (value.length > MAX_TABLE_STRING) throw malformed("header table entry too long");
             this.pairNames.push(name);
             this.pairValues.push(value);
           }
@@ -272,6 +276,7 @@ export class HeaderDecoder {
           at = varintEnd;
           if (op === Op.LiteralAddName) {
             if (this.names.length >= MAX_NAMES) throw malformed("header name table overflow");
+            if (name.length > MAX_TABLE_STRING) throw malformed("header table entry too long");
             this.names.push(name);
           }
           break;
