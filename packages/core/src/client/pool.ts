@@ -1,3 +1,4 @@
+import { Code } from "../errors/codes.js";
 import { MicroError } from "../errors/micro-error.js";
 import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { IdTable } from "../internal/id-table.js";
@@ -100,6 +101,12 @@ export class SharedConnection {
       this.socket.send(message).then(undefined, (err: unknown) => {
         if (this.pending.get(id) !== p) return;
         this.settle(id, p);
+        // The transport refused this one message (over its size limit): the connection is fine,
+        // and another node would refuse it too (untagged: not retried, the node not blamed).
+        if (err instanceof MicroError && err.code === Code.PayloadTooLarge) {
+          reject(err);
+          return;
+        }
         reject(tagPhase(MicroError.from(err, ID, 503), "send"));
         this.fail(MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} lost`));
       });

@@ -1,5 +1,6 @@
 import type { Codec } from "../codec/codec.js";
 import { runWithContext } from "../context/context.js";
+import { Code } from "../errors/codes.js";
 import { MicroError } from "../errors/micro-error.js";
 import { AsyncQueue } from "../internal/async-queue.js";
 import type { DeadlineTimer } from "../internal/deadline-timer.js";
@@ -156,8 +157,11 @@ export class Connection {
     return Object.assign(out, extra);
   }
 
-  /** Sends a reply; a failure is logged, not thrown (the caller is gone). Never rejects. */
-  private send(socket: Socket, message: Message): Promise<void> {
+  /**
+   * Sends a reply; a failure is logged, not thrown (the caller is gone). Never rejects. When the
+   * transport refuses the reply as too large (413), `tooLarge` makes the error reply sent instead.
+   */
+  private send(socket: Socket, message: Message, tooLarge?: (err: MicroError) => Message): Promise<void> {
     let sent: Promise<void>;
     try {
       sent = socket.send(message);
@@ -165,7 +169,12 @@ export class Connection {
       sent = Promise.reject(err);
     }
     return sent.then(undefined, (err: unknown) => {
+      if (tooLarge && err instanceof MicroError && err.code === Code.PayloadTooLarge) {
+        this.host.logger.warn(`reply to ${socket.remote} too large: ${err.detail}`);
+        return this.send(socket, tooLarge(err));
+      }
       this.host.logger.debug(`reply to ${socket.remote} lost`, { err });
+      return undefined;
     });
   }
 
@@ -224,10 +233,20 @@ export class Connection {
         }
       }
       if (out !== undefined) {
-        void this.send(socket, {
-          header: this.replyHeader(r.id, { [Header.ContentType]: contentType }),
-          body: out,
-        });
+        void this.send(
+          socket,
+          { header: this.replyHeader(r.id, { [Header.ContentType]: contentType }), body: out },
+          (err) => {
+            const e = new MicroError(ID, `reply too large: ${err.detail}`, Code.PayloadTooLarge);
+            return {
+              header: this.replyHeader(r.id, {
+                [Header.Error]: String(e),
+                [Header.ContentType]: contentType,
+              }),
+              body: EMPTY,
+            };
+          },
+        );
         return;
       }
       const e = MicroError.from(err, this.host.serviceName);
