@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
-import { createBytesCodec, createJsonCodec, isMicroError, MicroError, type Socket } from "@microts/core";
+import { createBytesCodec, createJsonCodec, isMicroError, MicroError } from "@microts/core";
 import { createHttpTransport } from "@microts/http";
+import { acceptQueue } from "@microts/testing";
 import fc from "fast-check";
 // The parser is not part of @microts/http's public API; it is fuzzed here directly, and through
 // the public transport below.
@@ -194,21 +195,7 @@ describe("fuzz: HTTP framing", () => {
   }, async () => {
     const transport = createHttpTransport({ ...LIMITS, headerTimeoutMs: 200 });
     const listener = await transport.listen("127.0.0.1:0");
-    const accepted: Socket[] = [];
-    const waiting: Array<(s: Socket) => void> = [];
-    void (async () => {
-      for await (const s of listener) {
-        const w = waiting.shift();
-        if (w) w(s);
-        else accepted.push(s);
-      }
-    })();
-    const nextSocket = () =>
-      new Promise<Socket>((resolve) => {
-        const s = accepted.shift();
-        if (s) resolve(s);
-        else waiting.push(resolve);
-      });
+    const queue = acceptQueue(listener);
     const i = listener.address.lastIndexOf(":");
     const port = Number(listener.address.slice(i + 1));
     const codes: Record<string, number> = {};
@@ -221,7 +208,7 @@ describe("fuzz: HTTP framing", () => {
           fc.array(fc.nat(), { maxLength: 8 }),
           fc.boolean(),
           async (data, cuts, halfClose) => {
-            const serverP = nextSocket();
+            const serverP = queue.next();
             const sock = connect({ host: "127.0.0.1", port });
             sock.on("error", () => {});
             await new Promise<void>((r) => sock.once("connect", () => r()));

@@ -1,59 +1,35 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect, createServer, type Socket as NetSocket } from "node:net";
+import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
-import type { Listener, Socket, Transport } from "@microts/core";
+import type { Listener, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { parseHostPort } from "@microts/core/internal";
+import { type AcceptQueue, acceptQueue, rawConnection } from "@microts/testing";
 import { createHttpTransport } from "./http-transport.js";
-
-interface Raw {
-  sock: NetSocket;
-  text(): string;
-  closed: Promise<void>;
-}
-
-async function raw(address: string): Promise<Raw> {
-  const { host, port } = parseHostPort(address, "test");
-  const sock = connect({ host, port });
-  await once(sock, "connect");
-  const chunks: Buffer[] = [];
-  sock.on("data", (c: Buffer) => chunks.push(c));
-  sock.on("error", () => {});
-  const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
-  return { sock, text: () => Buffer.concat(chunks).toString("utf8"), closed };
-}
 
 const ok = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nMicro-Id: 1\r\n\r\nhi";
 
 describe("http transport: hostile input", { timeout: 30_000 }, () => {
   let transport: Transport;
   let listener: Listener;
-  const waiting: ((s: Socket) => void)[] = [];
-  const accepted: Socket[] = [];
-
+  let queue: AcceptQueue;
   /** The server side of the next accepted connection. */
-  const nextAccepted = () => new Promise<Socket>((resolve) => waiting.push(resolve));
+  const nextAccepted = () => queue.next();
 
   before(async () => {
     transport = createHttpTransport({ maxHeaderBytes: 1024, maxBodyBytes: 4096, headerTimeoutMs: 300 });
     listener = await transport.listen("127.0.0.1:0");
-    void (async () => {
-      for await (const s of listener) {
-        accepted.push(s);
-        waiting.shift()?.(s);
-      }
-    })();
+    queue = acceptQueue(listener);
   });
   after(async () => {
-    for (const s of accepted) await s.close();
+    for (const s of queue.all) await s.close();
     await transport.close();
   });
 
   /** Sends `bytes` on a fresh connection; checks the error surfaced to recv and the reply. */
   async function reject(bytes: string | Buffer, code: number, detail: RegExp, wire: RegExp): Promise<void> {
     const serverP = nextAccepted();
-    const c = await raw(listener.address);
+    const c = await rawConnection(listener.address);
     const server = await serverP;
     c.sock.write(bytes);
     await assert.rejects(server.recv({ timeoutMs: 3000 }), (e: unknown) => {
@@ -156,7 +132,7 @@ describe("http transport: hostile input", { timeout: 30_000 }, () => {
 
   test("a header trickled in slowly still times out (the limit is from its first byte)", async () => {
     const serverP = nextAccepted();
-    const c = await raw(listener.address);
+    const c = await rawConnection(listener.address);
     const server = await serverP;
     const t0 = Date.now();
     const timer = setInterval(() => c.sock.write("X"), 50);
@@ -169,7 +145,7 @@ describe("http transport: hostile input", { timeout: 30_000 }, () => {
 
   test("idle connections are not timed out; a request after the idle time works", async () => {
     const serverP = nextAccepted();
-    const c = await raw(listener.address);
+    const c = await rawConnection(listener.address);
     const server = await serverP;
     c.sock.write(ok);
     await server.recv({ timeoutMs: 2000 });
@@ -182,7 +158,7 @@ describe("http transport: hostile input", { timeout: 30_000 }, () => {
 
   test("a peer that resets mid-request: 503 to recv, no crash", async () => {
     const serverP = nextAccepted();
-    const c = await raw(listener.address);
+    const c = await rawConnection(listener.address);
     const server = await serverP;
     c.sock.write("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
     await new Promise((r) => setTimeout(r, 20));
@@ -217,16 +193,12 @@ describe("http transport: hostile input", { timeout: 30_000 }, () => {
   });
 
   test("many hostile connections at once do not disturb a healthy one", async () => {
-    const n = accepted.length;
-    const bad = await Promise.all(Array.from({ length: 20 }, () => raw(listener.address)));
-    for (let i = 0; i < 100 && accepted.length < n + 20; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(accepted.length, n + 20);
+    const bad = await Promise.all(Array.from({ length: 20 }, () => rawConnection(listener.address)));
+    const servers = await Promise.all(bad.map(() => queue.next()));
     for (const [i, c] of bad.entries())
       c.sock.write(i % 2 ? "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n" : "POST");
     await healthy();
-    const codes = await Promise.all(
-      accepted.slice(n, n + 20).map((s) => s.recv().catch((e: MicroError) => e.code)),
-    );
+    const codes = await Promise.all(servers.map((s) => s.recv().catch((e: MicroError) => e.code)));
     assert.deepEqual(new Set(codes), new Set([400, 408]));
     for (const c of bad) c.sock.destroy();
   });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { test } from "node:test";
-import type { Socket } from "@microts/core";
 import { isMicroError } from "@microts/core";
+import { acceptQueue } from "@microts/testing";
 import fc from "fast-check";
 import { FrameKind, HeaderEncoder, PREFACE } from "./frame.js";
 import { createTcpTransport } from "./tcp-transport.js";
@@ -91,21 +91,7 @@ test("random byte streams end the server socket with 400/413/408/503 or leave it
 }, async () => {
   const transport = createTcpTransport({ maxHeaderBytes: 512, maxBodyBytes: 1024, frameTimeoutMs: 200 });
   const listener = await transport.listen("127.0.0.1:0");
-  const accepted: Socket[] = [];
-  const waiting: Array<(s: Socket) => void> = [];
-  void (async () => {
-    for await (const s of listener) {
-      const w = waiting.shift();
-      if (w) w(s);
-      else accepted.push(s);
-    }
-  })();
-  const nextSocket = () =>
-    new Promise<Socket>((resolve) => {
-      const s = accepted.shift();
-      if (s) resolve(s);
-      else waiting.push(resolve);
-    });
+  const queue = acceptQueue(listener);
   const port = Number(listener.address.slice(listener.address.lastIndexOf(":") + 1));
   const codes: Record<string, number> = {};
   let received = 0;
@@ -118,7 +104,7 @@ test("random byte streams end the server socket with 400/413/408/503 or leave it
         fc.boolean(),
         async (preface, pieces, cuts, halfClose) => {
           const data = streamBytes(preface, pieces);
-          const serverP = nextSocket();
+          const serverP = queue.next();
           const sock = connect({ host: "127.0.0.1", port });
           sock.on("error", () => {});
           await new Promise<void>((r) => sock.once("connect", () => r()));

@@ -1,30 +1,11 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { connect, type Socket as NetSocket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import type { Listener, Socket, Transport } from "@microts/core";
+import type { Listener, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { parseHostPort } from "@microts/core/internal";
 import { createHttpTransport } from "@microts/http";
+import { type AcceptQueue, acceptQueue, rawConnection } from "@microts/testing";
 import { FrameKind, HeaderEncoder, PREFACE } from "./frame.js";
 import { createTcpTransport } from "./tcp-transport.js";
-
-interface Raw {
-  sock: NetSocket;
-  bytes(): Buffer;
-  closed: Promise<void>;
-}
-
-async function raw(address: string): Promise<Raw> {
-  const { host, port } = parseHostPort(address, "test");
-  const sock = connect({ host, port });
-  await once(sock, "connect");
-  const chunks: Buffer[] = [];
-  sock.on("data", (c: Buffer) => chunks.push(c));
-  sock.on("error", () => {});
-  const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
-  return { sock, bytes: () => Buffer.concat(chunks), closed };
-}
 
 /** A frame of `kind` with `payload` after the kind byte, its length as given or as it is. */
 function frame(kind: number, payload: number[] | Buffer, length?: number): Buffer {
@@ -46,29 +27,23 @@ const isError = (code: number, detail: RegExp) => (e: unknown) => {
 describe("tcp transport: hostile input", { timeout: 30_000 }, () => {
   let transport: Transport;
   let listener: Listener;
-  const waiting: ((s: Socket) => void)[] = [];
-  const accepted: Socket[] = [];
-  const nextAccepted = () => new Promise<Socket>((resolve) => waiting.push(resolve));
+  let queue: AcceptQueue;
+  const nextAccepted = () => queue.next();
 
   before(async () => {
     transport = createTcpTransport({ maxHeaderBytes: 1024, maxBodyBytes: 4096, frameTimeoutMs: 300 });
     listener = await transport.listen("127.0.0.1:0");
-    void (async () => {
-      for await (const s of listener) {
-        accepted.push(s);
-        waiting.shift()?.(s);
-      }
-    })();
+    queue = acceptQueue(listener);
   });
   after(async () => {
-    for (const s of accepted) await s.close();
+    for (const s of queue.all) await s.close();
     await transport.close();
   });
 
   /** Sends `bytes` on a fresh connection; checks the server's error, that it closed, and what it said. */
   async function reject(bytes: Buffer | string, code: number, detail: RegExp): Promise<Buffer> {
     const serverP = nextAccepted();
-    const c = await raw(listener.address);
+    const c = await rawConnection(listener.address);
     const server = await serverP;
     c.sock.write(bytes);
     await assert.rejects(server.recv({ timeoutMs: 3000 }), isError(code, detail));
@@ -148,7 +123,7 @@ describe("tcp transport: hostile input", { timeout: 30_000 }, () => {
 
   test("a peer that closes in the middle of a frame: 503", async () => {
     const serverP = nextAccepted();
-    const c = await raw(listener.address);
+    const c = await rawConnection(listener.address);
     const server = await serverP;
     c.sock.end(Buffer.concat([PREFACE, frame(1, [0, 1], 50)]));
     await assert.rejects(server.recv({ timeoutMs: 3000 }), isError(503, /middle of a frame/));
@@ -194,7 +169,7 @@ describe("tcp transport: hostile input", { timeout: 30_000 }, () => {
     }
     const wire = Buffer.concat(parts);
     const serverP = nextAccepted();
-    const c = await raw(listener.address);
+    const c = await rawConnection(listener.address);
     const server = await serverP;
     // Pieces of 1 to 97 bytes, each its own write and (mostly) its own read on the other side.
     for (let at = 0, k = 0; at < wire.length; k++) {

@@ -1,0 +1,58 @@
+import { once } from "node:events";
+import { connect, type Socket as NetSocket } from "node:net";
+import type { Listener, Socket } from "@microts/core";
+import { parseHostPort } from "@microts/core/internal";
+
+/** The sockets a listener accepts, handed out in accept order. */
+export interface AcceptQueue {
+  /** The next accepted socket not handed out yet (waits for it when there is none). */
+  next(): Promise<Socket>;
+  /** Every socket accepted so far (to close them after a test). */
+  readonly all: readonly Socket[];
+}
+
+/** Accepts from `listener` until it closes; see {@link AcceptQueue}. */
+export function acceptQueue(listener: Listener): AcceptQueue {
+  const all: Socket[] = [];
+  const ready: Socket[] = [];
+  const waiting: Array<(s: Socket) => void> = [];
+  void (async () => {
+    for await (const s of listener) {
+      all.push(s);
+      const w = waiting.shift();
+      if (w) w(s);
+      else ready.push(s);
+    }
+  })();
+  return {
+    all,
+    next: () => {
+      const s = ready.shift();
+      return s ? Promise.resolve(s) : new Promise<Socket>((resolve) => waiting.push(resolve));
+    },
+  };
+}
+
+/** A plain TCP connection for writing hostile bytes to a listener and reading what it answers. */
+export interface RawConnection {
+  sock: NetSocket;
+  /** Every byte received so far. */
+  bytes(): Buffer;
+  /** The same, as UTF-8. */
+  text(): string;
+  /** Resolves when the connection is closed (by either side). */
+  closed: Promise<void>;
+}
+
+/** Opens a {@link RawConnection} to `address` (`host:port`); socket errors are ignored. */
+export async function rawConnection(address: string): Promise<RawConnection> {
+  const { host, port } = parseHostPort(address, "test");
+  const sock = connect({ host: host || "127.0.0.1", port });
+  sock.on("error", () => {});
+  await once(sock, "connect");
+  const chunks: Buffer[] = [];
+  sock.on("data", (c: Buffer) => chunks.push(c));
+  const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+  const bytes = () => Buffer.concat(chunks);
+  return { sock, bytes, text: () => bytes().toString("utf8"), closed };
+}
