@@ -23,8 +23,10 @@ export interface ClientDriver<Req = unknown> {
   makeMessage?(bytes: number): Req;
   /** Publishes one message; a promise means the API is asynchronous (up to 64 are kept in flight). */
   publish?(msg: Req): undefined | Promise<unknown>;
-  /** Opens one more connection to the server, kept until `close` (memory per connection). */
+  /** Opens one more connection to the server, kept until `disconnect` or `close` (memory per connection). */
   connect?(): Promise<void>;
+  /** Closes every connection `connect` opened. */
+  disconnect?(): Promise<void>;
   /** Scenario-specific measurement (e.g. registry lookups); returns named numbers. */
   custom?(name: string, job: Extract<Job, { kind: "custom" }>): Promise<RoundResult>;
   close(): Promise<void>;
@@ -67,6 +69,9 @@ export function runClient<Req>(create: (ctx: ClientContext) => Promise<ClientDri
           return smoke(driver, job.payloadBytes);
         case "connections":
           return openConnections(driver, job.count);
+        case "disconnect":
+          await driver.disconnect?.();
+          return { count: 0, errors: 0, elapsedNs: 0, cpuUs: 0, p50Ns: 0, p99Ns: 0 };
         case "custom":
           if (!driver.custom) throw new Error("this stack has no custom scenarios");
           return driver.custom(job.name, job);

@@ -10,6 +10,7 @@ export type Job =
   | { kind: "publish"; payloadBytes: number; window: number; durationMs: number; maxCount: number }
   | { kind: "smoke"; payloadBytes: number }
   | { kind: "connections"; count: number }
+  | { kind: "disconnect" }
   | { kind: "custom"; name: string; durationMs: number; maxCount: number };
 
 /** What a client reports for one job. Times in nanoseconds, CPU in microseconds. */

@@ -36,6 +36,9 @@ runClient<EchoBody>(async ({ address }) => {
       extra.push(c);
       checkEcho(echoBody(16), await call(c, echoBody(16)));
     },
+    async disconnect() {
+      for (const c of extra.splice(0)) c.close();
+    },
     async close() {
       for (const c of extra) c.close();
       client.close();

@@ -47,6 +47,9 @@ export async function microtsDriver(parts: StackParts, address: string): Promise
       extra.push(c);
       checkEcho(echoBody(16), await c.call("bench", "Bench.Echo", echoBody(16), echoOpts));
     },
+    async disconnect() {
+      for (const c of extra.splice(0)) await c.close();
+    },
     async close() {
       for (const c of extra) await c.close();
       await client.close();

@@ -79,6 +79,9 @@ runClient<Buffer>(async ({ args, address }) => {
         c.write(frame(FrameType.Echo, 1, rawPayload(16)));
       });
     },
+    async disconnect() {
+      for (const s of extra.splice(0)) s.destroy();
+    },
     async close() {
       for (const s of extra) s.destroy();
       conn.socket.destroy();
