@@ -341,8 +341,8 @@ export async function runRpcStacks(
  * A started stack's idle server memory, then its memory per connection (measured first, while
  * the server's heap is still small and quiet). The extra connections are closed again after the
  * reading: left open, they would weigh on every later round of the stacks that have the scenario
- * and not on the others (1,000 idle connections took about a fifth off the TCP transport's calls
- * per second at c=64 in a scratch pair of processes).
+ * and not on the others (in a scratch pair of processes, 1,000 idle connections took between a
+ * tenth and a quarter off the TCP transport's calls per second at c=64, over five alternations).
  */
 async function memoryRows(stack: StackDef, p: Pair, cfg: Config): Promise<MemoryRow[]> {
   const out: MemoryRow[] = [];
