@@ -158,10 +158,11 @@ export class Connection {
   }
 
   /**
-   * Sends a reply; a failure is logged, not thrown (the caller is gone). Never rejects. When the
-   * transport refuses the reply as too large (413), `tooLarge` makes the error reply sent instead.
+   * Sends a reply; a failure is logged, not thrown (the caller is gone). Never rejects. With
+   * `errorIfTooLarge`, a reply the transport refuses as too large (413) is answered with that
+   * error instead, so that the caller hears of it rather than waiting for its deadline.
    */
-  private send(socket: Socket, message: Message, tooLarge?: (err: MicroError) => Message): Promise<void> {
+  private send(socket: Socket, message: Message, errorIfTooLarge = false): Promise<void> {
     let sent: Promise<void>;
     try {
       sent = socket.send(message);
@@ -169,9 +170,10 @@ export class Connection {
       sent = Promise.reject(err);
     }
     return sent.then(undefined, (err: unknown) => {
-      if (tooLarge && err instanceof MicroError && err.code === Code.PayloadTooLarge) {
+      if (errorIfTooLarge && err instanceof MicroError && err.code === Code.PayloadTooLarge) {
         this.host.logger.warn(`reply to ${socket.remote} too large: ${err.detail}`);
-        return this.send(socket, tooLarge(err));
+        const e = new MicroError(ID, `reply too large: ${err.detail}`, Code.PayloadTooLarge);
+        return this.send(socket, { header: { ...message.header, [Header.Error]: String(e) }, body: EMPTY });
       }
       this.host.logger.debug(`reply to ${socket.remote} lost`, { err });
       return undefined;
@@ -236,16 +238,7 @@ export class Connection {
         void this.send(
           socket,
           { header: this.replyHeader(r.id, { [Header.ContentType]: contentType }), body: out },
-          (err) => {
-            const e = new MicroError(ID, `reply too large: ${err.detail}`, Code.PayloadTooLarge);
-            return {
-              header: this.replyHeader(r.id, {
-                [Header.Error]: String(e),
-                [Header.ContentType]: contentType,
-              }),
-              body: EMPTY,
-            };
-          },
+          true,
         );
         return;
       }
