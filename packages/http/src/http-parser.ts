@@ -1,4 +1,5 @@
 import { MicroError } from "@microts/core";
+import { bodyBytes } from "@microts/core/internal";
 import { isToken } from "./header-key.js";
 
 /** Receives what {@link HttpParser} finds. */
@@ -387,8 +388,8 @@ export class HttpParser {
   private finish(): void {
     const parts = this.parts;
     let body: Uint8Array = EMPTY;
-    if (parts.length === 1) body = toBody(parts[0] as Buffer);
-    else if (parts.length > 1) body = toBody(Buffer.concat(parts));
+    if (parts.length === 1) body = wholeBody(parts[0] as Buffer);
+    else if (parts.length > 1) body = wholeBody(Buffer.concat(parts));
     this.parts = [];
     this.phase = HEAD;
     const header = this.header;
@@ -464,17 +465,6 @@ function rememberKey(key: string): boolean {
   return true;
 }
 
-/**
- * A body as a plain Uint8Array: a view when it is most of its buffer, else a compact copy (so a
- * kept body never pins a whole socket read). Small copies come from Node's shared buffer pool.
- */
-function toBody(b: Buffer): Uint8Array {
-  if (b.length * 2 >= b.buffer.byteLength) return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  const copy = Buffer.allocUnsafe(b.length);
-  b.copy(copy);
-  return new Uint8Array(copy.buffer, copy.byteOffset, copy.length);
-}
-
 /** True when `name` equals the lower-case `lower` ignoring ASCII case (no allocation). */
 function sameName(name: string, lower: string): boolean {
   if (name.length !== lower.length) return false;
@@ -501,4 +491,8 @@ function stripCR(line: string): string {
 
 function quote(s: string): string {
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+}
+
+function wholeBody(b: Buffer): Uint8Array {
+  return bodyBytes(b, 0, b.length);
 }

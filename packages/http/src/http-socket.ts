@@ -53,7 +53,7 @@ export class HttpSocket extends NetSocketBase implements ParserSink {
     const buf = w.reserve(head.length * 3 + body.length);
     const bodyAt = w.at + buf.write(head, w.at, "utf8");
     buf.set(body, bodyAt);
-    return w.commit(bodyAt + body.length) ? RESOLVED : w.waitDrain(options);
+    return this.sent(w.commit(bodyAt + body.length), options);
   }
 
   // ---- ParserSink -------------------------------------------------------------------------
@@ -122,5 +122,3 @@ export class HttpSocket extends NetSocketBase implements ParserSink {
     this.parser.stop();
   }
 }
-
-const RESOLVED = Promise.resolve();

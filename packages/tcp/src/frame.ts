@@ -69,6 +69,24 @@ const SEEN_PER_NAME = 64;
 /** Bytes of the frame head: length and kind. */
 export const FRAME_HEAD = 5;
 
+/**
+ * One whole frame of `kind` whose payload is `parts` joined, in a buffer of its own. Messages are
+ * written straight into the connection's batch instead; this is for error frames and tests.
+ */
+export function frameBytes(kind: number, ...parts: Uint8Array[]): Buffer {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = Buffer.allocUnsafe(FRAME_HEAD + size);
+  out.writeUInt32BE(1 + size, 0);
+  out[4] = kind;
+  let at = FRAME_HEAD;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 const ID = "go.micro.transport";
 
 interface NameState {

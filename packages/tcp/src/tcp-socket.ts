@@ -1,8 +1,8 @@
 import type { Socket as NetSocket } from "node:net";
 import type { IoOptions, Message } from "@microts/core";
 import { Code, MicroError } from "@microts/core";
-import { NetSocketBase } from "@microts/core/internal";
-import { FRAME_HEAD, FrameKind, HeaderDecoder, HeaderEncoder, PREFACE } from "./frame.js";
+import { bodyBytes, NetSocketBase } from "@microts/core/internal";
+import { FRAME_HEAD, FrameKind, frameBytes, HeaderDecoder, HeaderEncoder, PREFACE } from "./frame.js";
 
 const ID = "go.micro.transport";
 
@@ -36,6 +36,8 @@ export class TcpSocket extends NetSocketBase {
   private readonly decoder = new HeaderDecoder();
   /** Bytes of the peer's preface still to check. */
   private prefaceLeft = PREFACE.length;
+  /** The peer sent an HTTP request line instead of the preface. */
+  private httpPeer = false;
   /** An incomplete frame's bytes, and how many bytes complete it (or its length prefix). */
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -83,7 +85,7 @@ export class TcpSocket extends NetSocketBase {
     const start = this.encoder.start;
     HeaderEncoder.buffer.copy(buf, at + FRAME_HEAD, start, start + n);
     buf.set(body, at + FRAME_HEAD + n);
-    return w.commit(at + 4 + length) ? RESOLVED : w.waitDrain(options);
+    return this.sent(w.commit(at + 4 + length), options);
   }
 
   protected onData(chunk: Buffer): void {
@@ -166,7 +168,7 @@ export class TcpSocket extends NetSocketBase {
         this.protocolError(tooLarge(`body of ${end - bodyAt} bytes`, this.cfg.maxBodyBytes));
         return;
       }
-      this.deliver({ header, body: toBody(buf, bodyAt, end) });
+      this.deliver({ header, body: bodyBytes(buf, bodyAt, end) });
     } else if (kind === FrameKind.Error) {
       // The peer closes the connection and says why.
       const text = buf.toString("utf8", start + 1, end);
@@ -183,18 +185,14 @@ export class TcpSocket extends NetSocketBase {
     const n = Math.min(this.prefaceLeft, chunk.length);
     if (PREFACE.compare(chunk, 0, n, from, from + n) !== 0) {
       const seen = chunk.toString("latin1", 0, Math.min(chunk.length, 24));
-      const http = this.role === "server" && from === 0 && /^[A-Z]{3,7} /.test(seen);
-      const error = MicroError.badRequest(
-        ID,
-        `${this.remote} does not speak the micro-ts TCP transport (it sent ${JSON.stringify(seen)})`,
+      // An HTTP client that dialled this port by mistake is told so in HTTP (see `farewell`).
+      this.httpPeer = this.role === "server" && from === 0 && /^[A-Z]{3,7} /.test(seen);
+      this.protocolError(
+        MicroError.badRequest(
+          ID,
+          `${this.remote} does not speak the micro-ts TCP transport (it sent ${JSON.stringify(seen)})`,
+        ),
       );
-      if (http) {
-        this.fail(error);
-        this.sock.end(HTTP_REFUSAL);
-        setTimeout(() => this.sock.destroy(), 2_000).unref();
-      } else {
-        this.protocolError(error);
-      }
       return EMPTY;
     }
     this.prefaceLeft -= n;
@@ -210,15 +208,13 @@ export class TcpSocket extends NetSocketBase {
     return MicroError.timeout(ID, `timed out after ${timeoutMs}ms reading a frame from ${this.remote}`);
   }
 
-  /** The peer is told why in an error frame (once it has shown it speaks the protocol). */
-  protected override farewell(error: MicroError): Uint8Array | undefined {
-    if (this.prefaceLeft > 0) return undefined;
-    const json = Buffer.from(String(error), "utf8");
-    const out = Buffer.allocUnsafe(FRAME_HEAD + json.length);
-    out.writeUInt32BE(1 + json.length, 0);
-    out[4] = FrameKind.Error;
-    json.copy(out, FRAME_HEAD);
-    return out;
+  /**
+   * The peer is told why in an error frame once it has shown it speaks the protocol; an HTTP
+   * client that sent a request line instead gets an HTTP 400; anything else is cut off.
+   */
+  protected override farewell(error: MicroError): string | Uint8Array | undefined {
+    if (this.prefaceLeft > 0) return this.httpPeer ? HTTP_REFUSAL : undefined;
+    return frameBytes(FrameKind.Error, Buffer.from(String(error), "utf8"));
   }
 
   protected override onEnd(): void {
@@ -237,7 +233,6 @@ export class TcpSocket extends NetSocketBase {
   }
 }
 
-const RESOLVED = Promise.resolve();
 const EMPTY = Buffer.alloc(0);
 
 function tooLarge(what: string, limit: number): MicroError {
@@ -249,16 +244,4 @@ function peerError(text: string, remote: string): MicroError {
   const parsed = MicroError.parse(text);
   const detail = `${remote} closed the connection: ${parsed.code > 0 ? parsed.detail : text}`;
   return new MicroError(parsed.id || ID, detail, parsed.code > 0 ? parsed.code : Code.InternalServerError);
-}
-
-/**
- * A body as a plain Uint8Array: a view when it is most of its buffer, else a compact copy (so a
- * kept body never pins a whole socket read).
- */
-function toBody(buf: Buffer, start: number, end: number): Uint8Array {
-  const n = end - start;
-  if (n * 2 >= buf.buffer.byteLength) return new Uint8Array(buf.buffer, buf.byteOffset + start, n);
-  const copy = Buffer.allocUnsafe(n);
-  buf.copy(copy, 0, start, end);
-  return new Uint8Array(copy.buffer, copy.byteOffset, n);
 }

@@ -4,17 +4,14 @@ import type { Listener, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
 import { createHttpTransport } from "@microts/http";
 import { type AcceptQueue, acceptQueue, rawConnection } from "@microts/testing";
-import { FrameKind, HeaderEncoder, PREFACE } from "./frame.js";
+import { FrameKind, frameBytes, HeaderEncoder, PREFACE } from "./frame.js";
 import { createTcpTransport } from "./tcp-transport.js";
 
-/** A frame of `kind` with `payload` after the kind byte, its length as given or as it is. */
+/** A frame of `kind` with `payload`, its length field overwritten when `length` is given. */
 function frame(kind: number, payload: number[] | Buffer, length?: number): Buffer {
-  const p = Buffer.from(payload);
-  const out = Buffer.alloc(5 + p.length);
-  out.writeUInt32BE(length ?? 1 + p.length, 0);
-  out[4] = kind;
-  p.copy(out, 5);
-  return out;
+  const f = frameBytes(kind, Buffer.from(payload));
+  if (length !== undefined) f.writeUInt32BE(length, 0);
+  return f;
 }
 
 const isError = (code: number, detail: RegExp) => (e: unknown) => {
@@ -159,12 +156,9 @@ describe("tcp transport: hostile input", { timeout: 30_000 }, () => {
       };
       const body = Buffer.alloc((i * 37) % 900, i);
       const n = enc.encode(header, 1024);
-      const f = Buffer.alloc(5 + n + body.length);
-      f.writeUInt32BE(1 + n + body.length, 0);
-      f[4] = FrameKind.Message;
-      HeaderEncoder.buffer.copy(f, 5, enc.start, enc.start + n);
-      body.copy(f, 5 + n);
-      parts.push(f);
+      parts.push(
+        frameBytes(FrameKind.Message, HeaderEncoder.buffer.subarray(enc.start, enc.start + n), body),
+      );
       sent.push({ header, body });
     }
     const wire = Buffer.concat(parts);

@@ -22,7 +22,7 @@ export { connectTcp, dialTcp } from "./net-dial.js";
 export type { TcpListenOptions } from "./net-listener.js";
 export { listenTcp } from "./net-listener.js";
 export type { InboxItem } from "./net-socket.js";
-export { NetSocketBase } from "./net-socket.js";
+export { bodyBytes, NetSocketBase } from "./net-socket.js";
 export type { NetTransportConfig } from "./net-transport.js";
 export { createNetTransport } from "./net-transport.js";
 export { asBuffer, plainObjectLength, readPlainObject, writePlainObject } from "./plain-json.js";

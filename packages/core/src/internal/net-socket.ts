@@ -137,6 +137,14 @@ export abstract class NetSocketBase implements Socket {
     );
   }
 
+  /**
+   * What `send` returns once a message is committed to {@link writer}: resolved at once, or when
+   * the connection's buffer drained (`commit` returned false), bounded by `options`.
+   */
+  protected sent(committed: boolean, options: IoOptions | undefined): Promise<void> {
+    return committed ? RESOLVED : this.writer.waitDrain(options);
+  }
+
   /** Queues a received message (or the error `recv` reports for it); pauses reading when full. */
   protected deliver(item: InboxItem): void {
     if (!this.inbox.push(item)) this.sock.pause();
@@ -240,6 +248,21 @@ export abstract class NetSocketBase implements Socket {
     this.resolveClosed(error);
   }
 }
+
+/**
+ * Bytes `start` to `end` of `buf` as a plain Uint8Array, for a received message's body: a view when
+ * they are most of the underlying buffer, else a compact copy, so that a body kept by the
+ * application never pins a whole socket read (small copies come from Node's shared pool).
+ */
+export function bodyBytes(buf: Buffer, start: number, end: number): Uint8Array {
+  const n = end - start;
+  if (n * 2 >= buf.buffer.byteLength) return new Uint8Array(buf.buffer, buf.byteOffset + start, n);
+  const copy = Buffer.allocUnsafe(n);
+  buf.copy(copy, 0, start, end);
+  return new Uint8Array(copy.buffer, copy.byteOffset, n);
+}
+
+const RESOLVED = Promise.resolve();
 
 function onStallTimer(s: NetSocketBase): void {
   s.checkStall();
