@@ -3,6 +3,7 @@ import { MicroError } from "@microts/core";
 import { deadlineSignal, raceDeadline, raceSignal } from "@microts/core/internal";
 import type { NatsConnection, NodeConnectionOptions, QueuedIterator, Status } from "@nats-io/transport-node";
 import { connect } from "@nats-io/transport-node";
+import { publishQueued } from "./publish-soon.js";
 
 /** The NATS server every adapter dials unless told otherwise (Go's `nats.DefaultURL`). */
 export const DEFAULT_ADDRESS = "nats://127.0.0.1:4222";
@@ -96,8 +97,13 @@ export class Connector {
     if (this.closedFlag) throw MicroError.serviceUnavailable(this.id, "nats: adapter closed");
     const open = this.current;
     if (open) return open;
-    if (!this.owned) {
-      throw MicroError.serviceUnavailable(this.id, "nats: the shared connection is closed");
+    const shared = this.config.connection;
+    if (shared !== undefined) {
+      if (shared.isClosed())
+        throw MicroError.serviceUnavailable(this.id, "nats: the shared connection is closed");
+      this.nc = shared;
+      this.watchStatus(shared);
+      return shared;
     }
     this.pending ??= this.open().finally(() => {
       this.pending = undefined;
@@ -119,35 +125,35 @@ export class Connector {
     this.listeners.clear();
     const nc = this.nc ?? (await this.pending?.catch(() => undefined));
     this.nc = undefined;
-    if (nc && this.owned && !nc.isClosed()) await nc.close().catch(() => {});
+    if (nc && !nc.isClosed()) {
+      // What this adapter queued goes out before the close (or stays with the shared connection).
+      publishQueued(nc);
+      if (this.owned) await nc.close().catch(() => {});
+    }
   }
 
+  /** Opens the connection this connector owns. */
   private async open(): Promise<NatsConnection> {
     let nc: NatsConnection;
-    if (this.config.connection) {
-      nc = this.config.connection;
-    } else {
-      const timeout = this.config.connectTimeoutMs ?? 5_000;
-      try {
-        nc = await connect({
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 1_000,
-          waitOnFirstConnect: false,
-          noAsyncTraces: true,
-          timeout,
-          ...this.config.connectionOptions,
-          servers: this.servers,
-        });
-      } catch (err) {
-        throw MicroError.serviceUnavailable(
-          this.id,
-          `nats: cannot connect to ${this.address}: ${err instanceof Error ? err.message : String(err)}`,
-          { cause: err },
-        );
-      }
+    try {
+      nc = await connect({
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1_000,
+        waitOnFirstConnect: false,
+        noAsyncTraces: true,
+        timeout: this.config.connectTimeoutMs ?? 5_000,
+        ...this.config.connectionOptions,
+        servers: this.servers,
+      });
+    } catch (err) {
+      throw MicroError.serviceUnavailable(
+        this.id,
+        `nats: cannot connect to ${this.address}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     if (this.closedFlag) {
-      if (this.owned) await nc.close().catch(() => {});
+      await nc.close().catch(() => {});
       throw MicroError.serviceUnavailable(this.id, "nats: adapter closed");
     }
     this.nc = nc;
@@ -184,7 +190,7 @@ export function errorText(err: unknown): string {
 
 /**
  * A round trip to the NATS server (`nc.flush()`): afterwards the server has seen everything sent
- * before it. Bounded by the caller's signal and `io.timeoutMs`, else `defaultMs`; failures are 503.
+ * before it, the messages still queued by {@link publishSoon} included. Bounded by the caller's signal and `io.timeoutMs`, else `defaultMs`; failures are 503.
  */
 export function flushConnection(
   id: string,
@@ -198,7 +204,10 @@ export function flushConnection(
     what,
     io,
     defaultMs,
-    () => nc.flush(),
+    () => {
+      publishQueued(nc);
+      return nc.flush();
+    },
     (err) => MicroError.serviceUnavailable(id, `${what}: ${errorText(err)}`, { cause: err }),
   );
 }

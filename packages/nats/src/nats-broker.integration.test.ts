@@ -175,6 +175,40 @@ describe("nats broker: Go wire format", { timeout: 30_000 }, () => {
     await sub.unsubscribe();
   });
 
+  test("publish refuses at once what NATS would refuse: bad subject or oversize 400, closed connection 503", async () => {
+    const msg = { header: {}, body: enc.encode("x") };
+    await assert.rejects(broker.publish(`bad ${run}`, msg), (e: unknown) => isMicroError(e, 400));
+    const max = raw.info?.max_payload ?? 1024 * 1024;
+    await assert.rejects(
+      broker.publish(`wire.${run}.big`, { header: {}, body: new Uint8Array(max) }),
+      (e: unknown) => isMicroError(e, 400) && /max_payload/.test(e.message),
+    );
+    const shared = await connect({ servers: address });
+    const b = createNatsBroker({ connection: shared });
+    await b.connect();
+    await shared.close();
+    await assert.rejects(b.publish(`wire.${run}.closed`, msg), (e: unknown) => isMicroError(e, 503));
+    await b.disconnect();
+  });
+
+  test("publishes awaited one by one arrive in order, and disconnect right after sends them all", async () => {
+    const topic = `wire.${run}.burst`;
+    const got: string[] = [];
+    const sub = raw.subscribe(topic, { callback: (_err, m) => void got.push(dec.decode(m.data)) });
+    await raw.flush();
+    const b = createNatsBroker({ address });
+    await b.connect();
+    for (let i = 0; i < 500; i++) await b.publish(topic, { header: {}, body: enc.encode(String(i)) });
+    await b.disconnect();
+    await until("500 messages", () => got.length === 500);
+    const bodies = got.map((t) => dec.decode(Buffer.from(JSON.parse(t).Body, "base64")));
+    assert.deepEqual(
+      bodies,
+      Array.from({ length: 500 }, (_, i) => String(i)),
+    );
+    sub.unsubscribe();
+  });
+
   test("an unreachable server is a 503 from connect", async () => {
     const b = createNatsBroker({ address: "nats://127.0.0.1:1", connectTimeoutMs: 2_000 });
     await assert.rejects(b.connect(), (e: unknown) => isMicroError(e, 503));

@@ -15,6 +15,7 @@ import type { NatsConnectionConfig } from "./connection.js";
 import { Connector, errorText, flushConnection } from "./connection.js";
 import type { JetStreamBrokerOptions } from "./jetstream-broker.js";
 import { createJetStreamBroker } from "./jetstream-broker.js";
+import { publishRefusal, publishSoon } from "./publish-soon.js";
 import { reportError } from "./report-error.js";
 import { hasWildcard } from "./subjects.js";
 
@@ -28,7 +29,7 @@ export interface NatsBrokerOptions extends NatsConnectionConfig {
   /**
    * Make `publish` wait for a round trip to the server (a flush), so it resolves only once the
    * server has the message. Default false: `publish` resolves when the message is queued on the
-   * connection, like Go's `conn.Publish`.
+   * connection, like Go's `conn.Publish` (see {@link createNatsBroker} for when it is written).
    */
   flushOnPublish?: boolean | undefined;
 }
@@ -50,6 +51,12 @@ interface ActiveSub {
  * A broker on core NATS, wire-compatible with Go Micro's `broker/nats`: the subject is the topic
  * (NATS wildcards `*` and `>` work in subscriptions), the queue group is the `queue` option, the
  * payload is Go's JSON `broker.Message`: `{"Header":{sorted keys},"Body":"<base64>"}`.
+ *
+ * `publish` checks what the connection would refuse at once (a closed connection: 503; an empty
+ * subject or one with white space, a message over the server's `max_payload`: 400) and queues the
+ * message. Messages published in one tick are written together at its end (64 KiB at most wait),
+ * however many promises the caller awaited in between, in the order they were published;
+ * `disconnect` and `flushOnPublish` write them first.
  *
  * Delivery is at-most-once: no acks (`ack`/`nack` are no-ops), messages published while nobody
  * subscribes or while a subscriber is disconnected are lost. Each subscriber handles its messages
@@ -112,7 +119,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     const event: BrokerEvent = { topic: s.subject ?? m.subject, message, ack: noAck, nack: noAck };
     let result: unknown;
     try {
-      result = inHandler.run(s, () => handler(event));
+      result = inHandler.run(s, handler, event);
     } catch (err) {
       // No acks on core NATS: the message is dropped; someone should still hear about it.
       reportError(opts.onError, err);
@@ -143,11 +150,10 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     message: BrokerMessage,
     opts: BrokerPublishOptions,
   ): Promise<void> => {
-    try {
-      nc.publish(topic, encodeMessageEnvelope(message));
-    } catch (err) {
-      return Promise.reject(publishError(topic, err));
-    }
+    const data = encodeMessageEnvelope(message);
+    const refused = publishRefusal(ID, nc, topic, data.length);
+    if (refused !== undefined) return Promise.reject(refused);
+    publishSoon(nc, topic, data);
     connected = true;
     return options.flushOnPublish ? flush(nc, opts, `publish ${topic}`) : RESOLVED;
   };
@@ -213,10 +219,3 @@ const RESOLVED = Promise.resolve();
 
 /** Core NATS has no acks: `ack` and `nack` do nothing. */
 async function noAck(): Promise<void> {}
-
-function publishError(topic: string, err: unknown): MicroError {
-  const text = errorText(err);
-  if (/max_payload|payload/i.test(text)) return MicroError.badRequest(ID, `publish ${topic}: ${text}`);
-  if (/subject/i.test(text)) return MicroError.badRequest(ID, `publish ${topic}: ${text}`);
-  return MicroError.serviceUnavailable(ID, `publish ${topic}: ${text}`, { cause: err });
-}

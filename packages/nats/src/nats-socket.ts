@@ -7,6 +7,7 @@ import { CHUNK_HEADER, Reassembler, splitPayload } from "./chunks.js";
 import { errorText } from "./connection.js";
 import { decodeFrame, encodeFrame, isFrame } from "./frame.js";
 import { Mailbox } from "./mailbox.js";
+import { type PublishOwner, publishSoon } from "./publish-soon.js";
 
 const ID = "go.micro.transport";
 
@@ -68,11 +69,14 @@ function newReassembler(): Reassembler {
   return new Reassembler();
 }
 
-/** Publishes an empty control message (`close`, `probe`) carrying only the control header. */
+/**
+ * Queues an empty control message (`close`, `probe`) carrying only the control header, behind the
+ * data already queued on `nc` ({@link publishSoon}): a `close` never overtakes the last answers.
+ */
 export function publishControl(nc: NatsConnection, subject: string, kind: string, reply?: string): void {
   const h = natsHeaders();
   h.set(CONTROL_HEADER, kind);
-  nc.publish(subject, new Uint8Array(0), { headers: h, ...(reply ? { reply } : {}) });
+  publishSoon(nc, subject, new Uint8Array(0), reply ? { headers: h, reply } : { headers: h });
 }
 
 /** Options of one {@link NatsSocket}. */
@@ -94,7 +98,7 @@ export interface NatsSocketInit {
  * One end of a NATS "connection": messages are published to the peer's subject and arrive through
  * `deliver` (fed by the client's inbox subscription or the listener's subscription).
  */
-export class NatsSocket implements Socket {
+export class NatsSocket implements Socket, PublishOwner {
   readonly local: string;
   readonly remote: string;
   readonly closed: Promise<Error | undefined>;
@@ -118,10 +122,18 @@ export class NatsSocket implements Socket {
     return this.init.sendTo;
   }
 
+  /** Publish options of a frame and of a JSON envelope (which carries {@link TS_DATA}). */
+  private readonly frameOptions: PublishOptions | undefined;
+  private readonly jsonOptions: PublishOptions;
+
   constructor(private readonly init: NatsSocketInit) {
     this.local = init.local;
     this.remote = init.remote;
     this.closed = this.closedD.promise;
+    const reply = init.replyTo;
+    this.frameOptions = reply === undefined ? undefined : { reply };
+    this.jsonOptions =
+      reply === undefined ? { headers: NatsSocket.dataHeaders } : { headers: NatsSocket.dataHeaders, reply };
   }
 
   /** Feeds one received NATS message into the socket. */
@@ -156,6 +168,11 @@ export class NatsSocket implements Socket {
     }
   }
 
+  /** A message queued by `send` was lost at hand-over: the caller hears of it through the socket. */
+  publishFailed(err: unknown): void {
+    this.fail(MicroError.serviceUnavailable(ID, `send to ${this.remote}: ${errorText(err)}`));
+  }
+
   /** Fails the socket from outside (connection to NATS lost, transport closed). */
   fail(error: MicroError): void {
     this.finish(error, false);
@@ -177,14 +194,26 @@ export class NatsSocket implements Socket {
     const pieces = splitPayload(data, nc.info?.max_payload ?? 1024 * 1024);
     const reply = this.init.replyTo;
     if (pieces.length === 1) {
-      publishSoon(nc, this, pieces[0] as Uint8Array, frames ? undefined : NatsSocket.dataHeaders, reply);
+      publishSoon(
+        nc,
+        this.init.sendTo,
+        pieces[0] as Uint8Array,
+        frames ? this.frameOptions : this.jsonOptions,
+        this,
+      );
     } else {
       // Queued back to back: pieces of concurrent sends never interleave.
       for (const [i, piece] of pieces.entries()) {
         const h = natsHeaders();
         h.set(CONTROL_HEADER, TS_DATA);
         h.set(CHUNK_HEADER, `${i + 1}/${pieces.length}`);
-        publishSoon(nc, this, piece, h, reply);
+        publishSoon(
+          nc,
+          this.init.sendTo,
+          piece,
+          reply === undefined ? { headers: h } : { headers: h, reply },
+          this,
+        );
       }
     }
     this.lastActivity = Date.now();
@@ -219,62 +248,11 @@ export class NatsSocket implements Socket {
     if (error) this.inbox.fail(error);
     else this.inbox.end();
     if (announce && this.init.announceClose()) {
-      try {
-        publishControl(this.init.nc, this.init.sendTo, "close", this.init.replyTo);
-      } catch {
-        // the connection is gone: the peer will notice by itself (no responders, idle timeout)
-      }
+      // Queued behind this socket's last messages; when the connection is gone by then, the peer
+      // notices by itself (no responders, idle timeout).
+      publishControl(this.init.nc, this.init.sendTo, "close", this.init.replyTo);
     }
     this.init.onClose();
     this.closedD.resolve(error);
-  }
-}
-
-interface Outgoing {
-  socket: NatsSocket;
-  data: Uint8Array;
-  headers: MsgHdrs | undefined;
-  reply: string | undefined;
-}
-
-/** Messages queued per NATS connection in the current tick ({@link publishSoon}). */
-const outgoing = new WeakMap<NatsConnection, Outgoing[]>();
-
-/**
- * Publishes at the end of the current tick, after every send of this tick: nats.js flushes what
- * was published in one microtask run as one write, so a burst of replies costs one syscall, not
- * one each.
- */
-function publishSoon(
-  nc: NatsConnection,
-  socket: NatsSocket,
-  data: Uint8Array,
-  headers: MsgHdrs | undefined,
-  reply: string | undefined,
-): void {
-  let queue = outgoing.get(nc);
-  if (queue === undefined) {
-    queue = [];
-    outgoing.set(nc, queue);
-    process.nextTick(publishQueued, nc, queue);
-  }
-  queue.push({ socket, data, headers, reply });
-}
-
-function publishOptions(m: Outgoing): PublishOptions | undefined {
-  if (m.headers === undefined) return m.reply === undefined ? undefined : { reply: m.reply };
-  return m.reply === undefined ? { headers: m.headers } : { headers: m.headers, reply: m.reply };
-}
-
-function publishQueued(nc: NatsConnection, queue: Outgoing[]): void {
-  outgoing.delete(nc);
-  for (const m of queue) {
-    try {
-      nc.publish(m.socket.sendTo, m.data, publishOptions(m));
-    } catch (err) {
-      // The message is lost (the connection closed under us): the socket fails, so its caller
-      // hears of it instead of waiting for an answer that cannot come.
-      m.socket.fail(MicroError.serviceUnavailable(ID, `send to ${m.socket.remote}: ${errorText(err)}`));
-    }
   }
 }

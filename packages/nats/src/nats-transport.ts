@@ -7,6 +7,7 @@ import { Reassembler } from "./chunks.js";
 import type { NatsConnectionConfig } from "./connection.js";
 import { Connector } from "./connection.js";
 import { classify, NatsSocket, publishControl } from "./nats-socket.js";
+import { publishQueued } from "./publish-soon.js";
 
 /** Options for {@link createNatsTransport}. */
 export interface NatsTransportOptions extends NatsConnectionConfig {
@@ -120,6 +121,7 @@ export function createNatsTransport(options: NatsTransportOptions = {}): Transpo
         });
         try {
           publishControl(nc, address, "probe", probeInbox);
+          publishQueued(nc);
           // NATS answers "no responders" before the PONG of this flush when nobody listens.
           await raceDial(nc.flush(), opts.signal, opts.timeoutMs ?? options.dialTimeoutMs ?? 5_000, address);
         } catch (err) {

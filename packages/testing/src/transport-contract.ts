@@ -299,6 +299,20 @@ export function transportContract(name: string, options: TransportContractOption
         },
       },
       {
+        name: "messages sent just before close() reach the peer before the end",
+        run: async (scope) => {
+          const { client, server } = await connect(scope);
+          const sent = [0, 1, 2].map((i) => server.send(msg(i)));
+          await server.close();
+          await within(Promise.all(sent), STEP_MS, "sends made before close()");
+          for (let i = 0; i < 3; i++) {
+            const m = await within(client.recv(), STEP_MS, `message ${i} sent before close()`);
+            assert.equal(headerOf(m, "X-Seq"), String(i), "in order, none overtaken by the close");
+          }
+          await rejectsWith(client.recv(), 503, STEP_MS, "client recv after the last message");
+        },
+      },
+      {
         name: "dial to an address nobody listens on rejects with 503 quickly",
         run: async (scope) => {
           const t = await open(scope);
