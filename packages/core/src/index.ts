@@ -48,7 +48,7 @@ export type { JsonCodecOptions } from "./codec/json-codec.js";
 export { createJsonCodec } from "./codec/json-codec.js";
 export type { IoOptions } from "./context/call-options.js";
 export type { Context } from "./context/context.js";
-export { currentContext, runWithContext, timeRemaining } from "./context/context.js";
+export { currentContext, propagateContext, runWithContext, timeRemaining } from "./context/context.js";
 export { Code, statusOf } from "./errors/codes.js";
 export type { MicroErrorJson, MicroErrorOptions } from "./errors/micro-error.js";
 export { isMicroError, MicroError } from "./errors/micro-error.js";

@@ -1,7 +1,7 @@
 import type { Broker } from "../broker/broker.js";
 import type { Codec } from "../codec/codec.js";
 import { type CodecTable, codecFor, createCodecTable } from "../codec/codecs.js";
-import { currentContext } from "../context/context.js";
+import { currentContext, propagateContext } from "../context/context.js";
 import { MicroError } from "../errors/micro-error.js";
 import { raceSignal, sleep } from "../internal/signals.js";
 import type { Logger } from "../logger/logger.js";
@@ -102,6 +102,8 @@ export interface ClientCore {
  * its own connection, as in Go Micro.
  */
 export function createClient(options: ClientOptions): Client {
+  // Handlers of this process pass their context on to this client's calls from now on.
+  propagateContext();
   const registry = options.registry;
   const selector =
     options.selector ??

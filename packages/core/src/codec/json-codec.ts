@@ -1,6 +1,6 @@
 import { MicroError } from "../errors/micro-error.js";
 import { goJson } from "../internal/go-json.js";
-import { utf8Text } from "../internal/utf8.js";
+import { strictUtf8Text } from "../internal/utf8.js";
 import type { Codec } from "./codec.js";
 
 /** Options for {@link createJsonCodec}. */
@@ -20,7 +20,7 @@ export interface JsonCodecOptions {
   contentType?: string;
 }
 
-import { Buffer, isUtf8 } from "node:buffer";
+import { Buffer } from "node:buffer";
 
 /**
  * JSON, written as Go writes it (compact, trailing newline; `<>&` escaped on request) and read leniently
@@ -60,8 +60,8 @@ export function createJsonCodec(options: JsonCodecOptions = {}): Codec {
     },
     unmarshal(data) {
       if (data.byteLength === 0) return {};
-      if (!isUtf8(data)) throw MicroError.badRequest("go.micro.codec", "json: body is not valid UTF-8");
-      const text = utf8Text(data);
+      const text = strictUtf8Text(data);
+      if (text === undefined) throw MicroError.badRequest("go.micro.codec", "json: body is not valid UTF-8");
       if (isBlank(text)) return {};
       try {
         return JSON.parse(text) as unknown;

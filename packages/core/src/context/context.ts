@@ -28,14 +28,49 @@ export interface Context {
 
 const storage = new AsyncLocalStorage<Context>();
 
-/** The context of the handler currently running on this async path, if any. */
+/**
+ * Whether handlers run inside {@link storage}. An AsyncLocalStorage in use turns on Node's promise
+ * hooks for the whole process (Node 20), which made every `await` of the process, the user's own
+ * code included, about twice as slow. So a process pays for it only once something can read the
+ * context back: a client exists ({@link propagateContext}) or {@link currentContext} was called.
+ * Until then a server that makes no calls runs its handlers without it.
+ */
+let propagating = false;
+/** The context of the handler whose synchronous part is running, while {@link propagating} is off. */
+let syncContext: Context | undefined;
+
+/**
+ * The context of the handler currently running on this async path, if any. Calls made from
+ * handlers see it after `await`s too, once the process has a client (or once this was first
+ * called: a handler that had already started by then is seen only until its first `await`).
+ */
 export function currentContext(): Context | undefined {
-  return storage.getStore();
+  if (!propagating) {
+    propagating = true;
+    return syncContext;
+  }
+  return storage.getStore() ?? syncContext;
+}
+
+/**
+ * From now on, handlers run with their context on their whole async path, so that calls they make
+ * inherit it. `createClient` calls this: create clients before the server takes requests (as
+ * `createService` does), or the requests already in progress do not pass their context on.
+ */
+export function propagateContext(): void {
+  propagating = true;
 }
 
 /** Runs `fn` with `ctx` as the current context (what the server does around each handler). */
 export function runWithContext<T>(ctx: Context, fn: () => T): T {
-  return storage.run(ctx, fn);
+  if (propagating) return storage.run(ctx, fn);
+  const outer = syncContext;
+  syncContext = ctx;
+  try {
+    return fn();
+  } finally {
+    syncContext = outer;
+  }
 }
 
 /** Milliseconds left until the context's deadline (never negative), or undefined without one. */
