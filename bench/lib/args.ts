@@ -84,7 +84,7 @@ export function parseConfig(argv: string[]): Config {
     roundWarmupMs: num(values["round-warmup-ms"], 200),
     rounds: num(values.rounds, full ? 5 : 3),
     // Full mode's rounds are shorter, so that 13 request/response stacks × 6 configurations fit in 10 minutes.
-    roundMs: num(values["round-ms"], full ? 600 : 700),
+    roundMs: num(values["round-ms"], full ? 500 : 700),
     concurrencies: [1, 64],
     payloads: full ? [16, 1024, 65536] : [1024],
     perStream: 1_000,
