@@ -1,6 +1,6 @@
 import { MicroError } from "../errors/micro-error.js";
 import { goJson } from "../internal/go-json.js";
-import { strictUtf8Text } from "../internal/utf8.js";
+import { strictUtf8Text, utf8Bytes } from "../internal/utf8.js";
 import type { Codec } from "./codec.js";
 
 /** Options for {@link createJsonCodec}. */
@@ -50,13 +50,7 @@ export function createJsonCodec(options: JsonCodecOptions = {}): Codec {
           },
         );
       }
-      if (!newline) return Buffer.from(text, "utf8");
-      // The text and its newline written into one buffer: `${text}\n` would copy the text once more.
-      const len = Buffer.byteLength(text, "utf8");
-      const out = Buffer.allocUnsafe(len + 1);
-      out.write(text, 0, len, "utf8");
-      out[len] = 10;
-      return out;
+      return utf8Bytes(text, newline ? 10 : -1);
     },
     unmarshal(data) {
       if (data.byteLength === 0) return {};
