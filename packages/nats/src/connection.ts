@@ -190,7 +190,8 @@ export function errorText(err: unknown): string {
 
 /**
  * A round trip to the NATS server (`nc.flush()`): afterwards the server has seen everything sent
- * before it, the messages still queued by {@link publishSoon} included. Bounded by the caller's signal and `io.timeoutMs`, else `defaultMs`; failures are 503.
+ * before it, the messages still queued by `publishSoon` included. Bounded by the caller's signal
+ * and `io.timeoutMs`, else `defaultMs`; failures are 503.
  */
 export function flushConnection(
   id: string,
