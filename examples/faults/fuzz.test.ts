@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { createBytesCodec, createJsonCodec, isMicroError, MicroError } from "@microts/core";
 import { createHttpTransport } from "@microts/http";
-import { acceptQueue } from "@microts/testing";
+import { acceptQueue, recvUntilError } from "@microts/testing";
 import fc from "fast-check";
 // The parser is not part of @microts/http's public API; it is fuzzed here directly, and through
 // the public transport below.
@@ -221,18 +221,9 @@ describe("fuzz: HTTP framing", () => {
             // as Go clients pool them); one left mid-message must end by the header timeout.
             const idle = !halfClose && parse([data]).idle;
             if (halfClose) sock.end();
-            let ended: unknown;
-            const t0 = Date.now();
-            for (;;) {
-              try {
-                await server.recv({ timeoutMs: idle ? 500 : 3_000 });
-                received++;
-              } catch (err) {
-                ended = err;
-                break;
-              }
-            }
-            const ms = Date.now() - t0;
+            const outcome = await recvUntilError(server, idle ? 500 : 3_000);
+            const { error: ended, ms } = outcome;
+            received += outcome.received;
             sock.destroy();
             await server.close();
             assert.ok(isMicroError(ended), String(ended));

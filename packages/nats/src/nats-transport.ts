@@ -260,12 +260,9 @@ class NatsListener implements Listener {
     this.incoming.push(socket);
   }
 
+  /** Tells the peer behind `reply` that nobody accepts here (queued; lost if the connection is gone). */
   private refuse(reply: string): void {
-    try {
-      publishControl(this.nc, reply, "close");
-    } catch {
-      // connection gone; the client's deadline covers it
-    }
+    publishControl(this.nc, reply, "close");
   }
 
   private maybeRelease(): void {

@@ -22,9 +22,6 @@ interface Queue {
 /** The messages queued per connection ({@link publishSoon}). */
 const queues = new WeakMap<NatsConnection, Queue>();
 
-/** The connection and queue of the last {@link publishSoon}: a burst on one connection skips the map. */
-const last: { nc: NatsConnection | undefined; q: Queue | undefined } = { nc: undefined, q: undefined };
-
 /** Queued bytes on one connection at which they are handed over at once, not at the tick's end. */
 const HAND_OVER_BYTES = 64 * 1024;
 
@@ -48,14 +45,12 @@ export function publishSoon(
   options?: PublishOptions,
   owner?: PublishOwner,
 ): void {
-  let q = nc === last.nc ? last.q : queues.get(nc);
+  let q = queues.get(nc);
   if (q === undefined) {
     q = { items: [], bytes: 0 };
     queues.set(nc, q);
     process.nextTick(handOver, nc, q);
   }
-  last.nc = nc;
-  last.q = q;
   q.items.push({ subject, data, options, owner });
   q.bytes += data.length;
   if (q.bytes >= HAND_OVER_BYTES) handOver(nc, q);
@@ -71,10 +66,6 @@ function handOver(nc: NatsConnection, q: Queue): void {
   // Handed over early already (size, flush, close): this tick's callback has nothing left to do.
   if (queues.get(nc) !== q) return;
   queues.delete(nc);
-  if (last.q === q) {
-    last.nc = undefined;
-    last.q = undefined;
-  }
   for (const m of q.items) {
     try {
       nc.publish(m.subject, m.data, m.options);

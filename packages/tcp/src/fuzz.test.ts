@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { test } from "node:test";
 import { isMicroError } from "@microts/core";
-import { acceptQueue } from "@microts/testing";
+import { acceptQueue, recvUntilError } from "@microts/testing";
 import fc from "fast-check";
 import { FrameKind, frameBytes, HeaderEncoder, PREFACE } from "./frame.js";
 import { createTcpTransport } from "./tcp-transport.js";
@@ -109,18 +109,9 @@ test("random byte streams end the server socket with 400/413/408/503 or leave it
             await new Promise((r) => setImmediate(r));
           }
           if (halfClose) sock.end();
-          let ended: unknown;
-          const t0 = Date.now();
-          for (;;) {
-            try {
-              await server.recv({ timeoutMs: 600 });
-              received++;
-            } catch (err) {
-              ended = err;
-              break;
-            }
-          }
-          const ms = Date.now() - t0;
+          const outcome = await recvUntilError(server, 600);
+          const { error: ended, ms } = outcome;
+          received += outcome.received;
           sock.destroy();
           await server.close();
           assert.ok(isMicroError(ended), String(ended));

@@ -1,8 +1,8 @@
 /**
  * Shared contract suites: every implementation of a micro-ts interface calls the suite for its
  * interface from its own test file, with an explicit skip list for what it cannot do.
- * Launchers for local servers live under `@microts/testing/servers/<backend>`. `acceptQueue` and
- * `rawConnection` help transports' own tests feed a listener hostile bytes.
+ * Launchers for local servers live under `@microts/testing/servers/<backend>`. `acceptQueue`,
+ * `rawConnection` and `recvUntilError` help transports' own tests feed a listener hostile bytes.
  */
 
 export type { BrokerContractOptions } from "./broker-contract.js";
@@ -16,7 +16,7 @@ export type { RpcContractOptions } from "./rpc-contract.js";
 export { rpcContract } from "./rpc-contract.js";
 export type { SelectorContractOptions } from "./selector-contract.js";
 export { selectorContract } from "./selector-contract.js";
-export type { AcceptQueue, RawConnection } from "./sockets.js";
-export { acceptQueue, rawConnection } from "./sockets.js";
+export type { AcceptQueue, RawConnection, RecvOutcome } from "./sockets.js";
+export { acceptQueue, rawConnection, recvUntilError } from "./sockets.js";
 export type { TransportContractOptions } from "./transport-contract.js";
 export { transportContract } from "./transport-contract.js";

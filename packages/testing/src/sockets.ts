@@ -56,3 +56,27 @@ export async function rawConnection(address: string): Promise<RawConnection> {
   const bytes = () => Buffer.concat(chunks);
   return { sock, bytes, text: () => bytes().toString("utf8"), closed };
 }
+
+/** What {@link recvUntilError} saw: messages received, the error that ended them, time taken. */
+export interface RecvOutcome {
+  received: number;
+  error: unknown;
+  ms: number;
+}
+
+/**
+ * Calls `socket.recv({ timeoutMs })` until it rejects, counting the messages it returned: how a
+ * hostile-input test learns whether, how and how soon a connection ended.
+ */
+export async function recvUntilError(socket: Socket, timeoutMs: number): Promise<RecvOutcome> {
+  const t0 = Date.now();
+  let received = 0;
+  for (;;) {
+    try {
+      await socket.recv({ timeoutMs });
+      received++;
+    } catch (error) {
+      return { received, error, ms: Date.now() - t0 };
+    }
+  }
+}
