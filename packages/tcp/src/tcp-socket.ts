@@ -239,9 +239,17 @@ function tooLarge(what: string, limit: number): MicroError {
   return new MicroError(ID, `${what} exceeds the limit of ${limit} bytes`, Code.PayloadTooLarge);
 }
 
-/** The error an error frame carries; text that is not a MicroError becomes a 500 with that text. */
+/**
+ * The error an error frame carries. A peer of this protocol always sends a MicroError's JSON, so
+ * anything else (empty, not JSON, no positive code) is a malformed frame: 400, quoting what it held.
+ */
 function peerError(text: string, remote: string): MicroError {
   const parsed = MicroError.parse(text);
-  const detail = `${remote} closed the connection: ${parsed.code > 0 ? parsed.detail : text}`;
-  return new MicroError(parsed.id || ID, detail, parsed.code > 0 ? parsed.code : Code.InternalServerError);
+  if (parsed.code > 0)
+    return new MicroError(parsed.id || ID, `${remote} closed the connection: ${parsed.detail}`, parsed.code);
+  const held = JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+  return MicroError.badRequest(
+    ID,
+    `malformed frame: ${remote} closed the connection with an error frame that holds no error (${held})`,
+  );
 }

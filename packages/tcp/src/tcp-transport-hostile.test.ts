@@ -106,6 +106,22 @@ describe("tcp transport: hostile input", { timeout: 30_000 }, () => {
     }
   });
 
+  test("an error frame ends the connection with the peer's error; one that holds no error is a 400", async () => {
+    const peer = new MicroError("peer", "going away", 503);
+    await reject(
+      Buffer.concat([PREFACE, frame(2, Buffer.from(String(peer)))]),
+      503,
+      /closed the connection: going away$/,
+    );
+    const cases: Array<[Buffer, RegExp]> = [
+      [frame(2, []), /holds no error \(""\)/],
+      [frame(2, Buffer.from("not json")), /holds no error \("not json"\)/],
+      [frame(2, Buffer.from('{"code":0}')), /holds no error/],
+      [frame(2, Buffer.alloc(300, 120)), /holds no error \("x{64}…"\)/],
+    ];
+    for (const [f, detail] of cases) await reject(Buffer.concat([PREFACE, f]), 400, detail);
+  });
+
   test("a body over the limit: 413", async () => {
     await reject(
       Buffer.concat([PREFACE, frame(1, Buffer.concat([Buffer.from([0]), Buffer.alloc(5000)]))]),
