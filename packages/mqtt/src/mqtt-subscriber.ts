@@ -1,5 +1,6 @@
 import type { BrokerEvent, BrokerHandler, IoOptions, SubscribeOptions } from "@microts/core";
 import { decodeMessageEnvelope, MicroError } from "@microts/core";
+import { insideHandler, runHandler } from "@microts/core/internal";
 import type { IClientOptions, IPublishPacket, ISubscriptionMap, MqttClient } from "mqtt";
 import { closeClient, ID, openClient, type QoS, withDeadline } from "./mqtt-client.js";
 
@@ -47,6 +48,7 @@ export async function startMqttSubscriber(
   const autoAck = options.autoAck !== false;
   let active = true;
   let inFlight: Promise<void> = Promise.resolve();
+  const self = {};
   // Each connection gets a generation; an ack for a delivery of an older connection is dropped
   // (its packet id means nothing on the new connection; the server resends it in a persistent session).
   let generation = 0;
@@ -101,7 +103,7 @@ export async function startMqttSubscriber(
     };
     const run = async () => {
       try {
-        await cfg.handler(event);
+        await runHandler(self, () => cfg.handler(event));
         if (autoAck) await event.ack();
       } catch (err) {
         report(err);
@@ -157,6 +159,13 @@ export async function startMqttSubscriber(
   const stop = async (keepSession: boolean) => {
     if (!active) return;
     active = false;
+    // The handler in progress finishes (and is acked) before the session ends. When that handler is
+    // the caller, this resolves now and the rest follows once it has returned.
+    const rest = finish(keepSession);
+    if (insideHandler(self)) rest.catch(() => {});
+    else await rest;
+  };
+  const finish = async (keepSession: boolean) => {
     await inFlight;
     if (!keepSession && c.connected) {
       await withDeadline(`unsubscribe ${cfg.topic}`, undefined, 2_000, () =>

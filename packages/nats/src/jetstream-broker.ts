@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type {
   Broker,
   BrokerHandler,
@@ -12,9 +11,11 @@ import { encodeMessageEnvelope, MicroError } from "@microts/core";
 import {
   abortReason,
   deadlineSignal,
+  insideHandler,
   keepError,
   raceDeadline,
   raceSignal,
+  runHandler,
   sleep,
 } from "@microts/core/internal";
 import type { ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
@@ -123,7 +124,6 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
   const maxDeliver = options.maxDeliver ?? -1;
   const prefetch = Math.max(1, options.prefetch ?? 64);
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
-  const inHandler = new AsyncLocalStorage<JsSub>();
   const subs = new Set<JsSub>();
   let connector = new Connector(ID, options);
   let ctx: Ctx | undefined;
@@ -201,8 +201,16 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
     if (!s.active) return;
     s.active = false;
     subs.delete(s);
+    // The handler in progress finishes (and is acked) first. When that handler is the caller, this
+    // resolves now and the rest follows once it has returned.
+    const rest = finish(s);
+    if (insideHandler(s)) rest.catch(() => {});
+    else await rest;
+  };
+
+  const finish = async (s: JsSub) => {
     await s.messages?.close().catch(() => {});
-    if (inHandler.getStore() !== s) await s.done;
+    await s.done;
     if (!s.durable && ctx) {
       // A broadcast subscriber's consumer dies with it; a queue group's durable consumer stays so
       // the group's messages wait for its members.
@@ -248,7 +256,7 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
       onSeq: (seq) => {
         s.lastSeq = seq;
       },
-      inHandler: (fn) => inHandler.run(s, fn),
+      inHandler: (fn) => runHandler(s, fn),
       maxDeliver,
       nackDelayMs: options.nackDelayMs ?? 0,
     });

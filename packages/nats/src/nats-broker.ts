@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type {
   Broker,
   BrokerEvent,
@@ -10,6 +9,7 @@ import type {
   Subscriber,
 } from "@microts/core";
 import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
+import { insideHandler, runHandler } from "@microts/core/internal";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
 import { Connector, errorText, flushConnection } from "./connection.js";
@@ -74,7 +74,6 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
   let connector = new Connector(ID, options);
   let connected = false;
   const subs = new Set<ActiveSub>();
-  const inHandler = new AsyncLocalStorage<ActiveSub>();
 
   const conn = async (io: IoOptions = {}): Promise<NatsConnection> => {
     if (connector.isClosed) connector = new Connector(ID, options);
@@ -96,7 +95,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     s.sub.unsubscribe();
     s.backlog = [];
     // A handler that unsubscribes its own subscription must not wait for itself.
-    if (s.busy !== undefined && inHandler.getStore() !== s) await s.busy;
+    if (s.busy !== undefined && !insideHandler(s)) await s.busy;
   };
 
   /**
@@ -119,7 +118,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     const event: BrokerEvent = { topic: s.subject ?? m.subject, message, ack: noAck, nack: noAck };
     let result: unknown;
     try {
-      result = inHandler.run(s, handler, event);
+      result = runHandler(s, () => handler(event));
     } catch (err) {
       // No acks on core NATS: the message is dropped; someone should still hear about it.
       reportError(opts.onError, err);

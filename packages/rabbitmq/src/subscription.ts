@@ -1,6 +1,13 @@
 import type { BrokerEvent, BrokerHandler, SubscribeOptions, Subscriber } from "@microts/core";
 import { MicroError } from "@microts/core";
-import { AsyncQueue, deadlineSignal, raceSignal, sleep } from "@microts/core/internal";
+import {
+  AsyncQueue,
+  deadlineSignal,
+  insideHandler,
+  raceSignal,
+  runHandler,
+  sleep,
+} from "@microts/core/internal";
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { ConnectionManager } from "./connection-manager.js";
 import { amqpError, ID } from "./errors.js";
@@ -79,6 +86,14 @@ export class Subscription implements Subscriber {
       cleanup();
     }
     this.deliveries.end();
+    // The handler in progress finishes (and is acked) before the channel closes. When that handler
+    // is the caller, this resolves now and the channel closes once it has returned.
+    const rest = this.finish(link);
+    if (insideHandler(this)) rest.catch(() => {});
+    else await rest;
+  }
+
+  private async finish(link: Link | undefined): Promise<void> {
     await this.worker;
     await this.supervisor;
     if (link?.alive) await link.ch.close().catch(() => {});
@@ -202,7 +217,7 @@ export class Subscription implements Subscriber {
       if (!this.active || !link.alive) continue;
       const event = this.event(msg, link);
       try {
-        await this.handler(event);
+        await runHandler(this, () => this.handler(event));
       } catch (err) {
         this.options.onError?.(err);
         if (autoAck)

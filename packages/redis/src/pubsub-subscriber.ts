@@ -1,6 +1,6 @@
 import type { BrokerEvent, BrokerHandler, SubscribeOptions } from "@microts/core";
 import { decodeMessageEnvelope, MicroError } from "@microts/core";
-import { AsyncQueue } from "@microts/core/internal";
+import { AsyncQueue, insideHandler, runHandler } from "@microts/core/internal";
 import { ID } from "./io.js";
 
 /** A broadcast (no queue) subscriber fed from the broker's shared pub/sub connection. */
@@ -8,7 +8,10 @@ export interface PubSubSubscriber {
   readonly topic: string;
   /** Queues one raw envelope; drops it (reporting to `onError`) when `bufferSize` wait already. */
   push(data: Buffer): void;
-  /** Stops deliveries; resolves when the in-flight handler has finished. */
+  /**
+   * Stops deliveries; resolves when the in-flight handler has finished (at once when that handler
+   * is the caller).
+   */
   stop(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ export function createPubSubSubscriber(
     }
   };
   const noop = async () => {};
+  const self = {};
   const run = async () => {
     for await (const data of queue) {
       let event: BrokerEvent;
@@ -41,7 +45,7 @@ export function createPubSubSubscriber(
         continue;
       }
       try {
-        await handler(event);
+        await runHandler(self, () => handler(event));
       } catch (err) {
         report(err);
       }
@@ -65,7 +69,7 @@ export function createPubSubSubscriber(
     },
     async stop() {
       queue.end();
-      await done;
+      if (!insideHandler(self)) await done;
     },
   };
 }

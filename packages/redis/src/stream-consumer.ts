@@ -1,6 +1,6 @@
 import type { BrokerEvent, BrokerHandler, IoOptions, SubscribeOptions } from "@microts/core";
 import { decodeMessageEnvelope, MicroError } from "@microts/core";
-import { sleep } from "@microts/core/internal";
+import { insideHandler, runHandler, sleep } from "@microts/core/internal";
 import type { Redis } from "ioredis";
 import { ID, isNoGroup, toMicroError, withDeadline } from "./io.js";
 import {
@@ -35,7 +35,11 @@ export interface StreamConsumerConfig {
 export interface StreamConsumer {
   /** Creates the group when missing, connects the blocking connection, starts the reader loop. */
   start(io?: IoOptions): Promise<void>;
-  /** Stops reading; waits for the in-flight handler; deletes the consumer when it owns no pending entry. */
+  /**
+   * Stops reading; waits for the in-flight handler; deletes the consumer when it owns no pending
+   * entry. Called by the in-flight handler itself, it resolves at once and the rest follows once
+   * that handler has returned.
+   */
   stop(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export function createStreamConsumer(cfg: StreamConsumerConfig): StreamConsumer 
   let reading = false;
   let blockingId: number | undefined;
   let loop: Promise<void> = Promise.resolve();
+  const self = {};
 
   const report = (err: unknown) => {
     try {
@@ -126,7 +131,7 @@ export function createStreamConsumer(cfg: StreamConsumerConfig): StreamConsumer 
       nack: (requeue = true) => settle(!requeue),
     };
     try {
-      await cfg.handler(event);
+      await runHandler(self, () => cfg.handler(event));
       if (autoAck && !settled) {
         // Auto-ack: the next entry is handled while this XACK travels (commands of one turn
         // share a write), instead of one round trip to Redis per entry.
@@ -237,35 +242,42 @@ export function createStreamConsumer(cfg: StreamConsumerConfig): StreamConsumer 
         return;
       }
       active = false;
-      let finished = false;
-      const done = loop.then(() => {
-        finished = true;
-      });
-      // Wake the blocked XREADGROUP (it returns as a timeout, so no entry is lost); if the id is stale
-      // after a reconnect, drop the connection after 500 ms instead.
-      const giveUpAt = Date.now() + 500;
-      while (!finished) {
-        if (reading) {
-          if (Date.now() > giveUpAt || blockingId === undefined) blocking.disconnect();
-          else cmd.call("CLIENT", "UNBLOCK", blockingId, "TIMEOUT").catch(() => {});
-        }
-        await Promise.race([done, sleep(50)]);
-      }
-      blocking.disconnect();
-      await Promise.allSettled([...acking]);
-      // Forget this consumer unless it still owns pending entries (deleting it would drop them).
-      try {
-        const summary = await withDeadline(`unsubscribe ${topic}`, undefined, 2_000, () =>
-          cmd.call("XPENDING", key, group, "-", "+", 1, consumer),
-        );
-        if (Array.isArray(summary) && summary.length === 0) {
-          await withDeadline(`unsubscribe ${topic}`, undefined, 2_000, () =>
-            cmd.call("XGROUP", "DELCONSUMER", key, group, consumer),
-          );
-        }
-      } catch {
-        // best effort: an idle consumer with nothing pending is harmless
-      }
+      const stopping = finish();
+      if (insideHandler(self)) stopping.catch(() => {});
+      else await stopping;
     },
   };
+
+  /** The rest of `stop`: ends the reader loop, waits for the handler and the acks, forgets the consumer. */
+  async function finish(): Promise<void> {
+    let finished = false;
+    const done = loop.then(() => {
+      finished = true;
+    });
+    // Wake the blocked XREADGROUP (it returns as a timeout, so no entry is lost); if the id is stale
+    // after a reconnect, drop the connection after 500 ms instead.
+    const giveUpAt = Date.now() + 500;
+    while (!finished) {
+      if (reading) {
+        if (Date.now() > giveUpAt || blockingId === undefined) blocking.disconnect();
+        else cmd.call("CLIENT", "UNBLOCK", blockingId, "TIMEOUT").catch(() => {});
+      }
+      await Promise.race([done, sleep(50)]);
+    }
+    blocking.disconnect();
+    await Promise.allSettled([...acking]);
+    // Forget this consumer unless it still owns pending entries (deleting it would drop them).
+    try {
+      const summary = await withDeadline(`unsubscribe ${topic}`, undefined, 2_000, () =>
+        cmd.call("XPENDING", key, group, "-", "+", 1, consumer),
+      );
+      if (Array.isArray(summary) && summary.length === 0) {
+        await withDeadline(`unsubscribe ${topic}`, undefined, 2_000, () =>
+          cmd.call("XGROUP", "DELCONSUMER", key, group, consumer),
+        );
+      }
+    } catch {
+      // best effort: an idle consumer with nothing pending is harmless
+    }
+  }
 }

@@ -63,8 +63,9 @@ function assertExactlyOnce(list: string[], expected: string[], what: string): vo
  * The behaviour every {@link Broker} must show, as a node:test `describe` block named
  * `broker contract: <name>`: headers and body bytes delivered unchanged (binary, empty and 64 KiB
  * bodies, many headers), broadcast to every plain subscriber, queue groups delivering each message
- * to exactly one member (across broker clients), unsubscribe and `Symbol.asyncDispose`, handler
- * failures not stopping later deliveries, manual acks, publishing without subscribers, idempotent
+ * to exactly one member (across broker clients), unsubscribe and `Symbol.asyncDispose` (also
+ * awaited from inside the subscription's own handler, and `disconnect` too), handler failures not
+ * stopping later deliveries, manual acks, publishing without subscribers, idempotent
  * connect/disconnect, and per-publisher ordering.
  *
  * What a broker does with a message published before anyone subscribed is its own business (the
@@ -218,6 +219,47 @@ export function brokerContract(name: string, options: BrokerContractOptions): vo
         name: "Symbol.asyncDispose on a subscriber stops delivery",
         run: async (scope) => {
           await stopsDelivery(scope, (s) => s[Symbol.asyncDispose]());
+        },
+      },
+      {
+        name: "a handler that awaits its own unsubscribe finishes, and nothing reaches it afterwards",
+        run: async (scope) => {
+          const [sub, pub] = [await open(scope), await open(scope)];
+          const topic = uniqueName("contract.self-unsubscribe");
+          const seen: string[] = [];
+          const control = new Inbox();
+          let finished = false;
+          const s: Subscriber = await subscribe(scope, sub, topic, async (e) => {
+            seen.push(decoder.decode(e.message.body));
+            // After an await: the handler's async path, not only its synchronous start.
+            await delay(5);
+            await within(s.unsubscribe(), 5_000, "unsubscribe from inside its own handler");
+            finished = true;
+          });
+          await subscribe(scope, sub, topic, control.handler);
+          await delay(settle);
+          await pub.publish(topic, labelled("first"));
+          await waitFor("the handler to finish", () => finished, wait);
+          await pub.publish(topic, labelled("second"));
+          await waitFor("control subscriber got both", () => control.labels().includes("second"), wait);
+          await delay(settle + 200);
+          assert.deepEqual(seen, ["first"], "no delivery after the handler unsubscribed");
+        },
+      },
+      {
+        name: "a handler that awaits its broker's disconnect finishes",
+        run: async (scope) => {
+          const [sub, pub] = [await open(scope), await open(scope)];
+          const topic = uniqueName("contract.self-disconnect");
+          let finished = false;
+          await subscribe(scope, sub, topic, async () => {
+            await delay(5);
+            await within(sub.disconnect(), 5_000, "disconnect from inside a handler");
+            finished = true;
+          });
+          await delay(settle);
+          await pub.publish(topic, labelled("only"));
+          await waitFor("the handler to finish", () => finished, wait);
         },
       },
       {

@@ -43,7 +43,12 @@ export interface SubscribeOptions {
 /** Options for {@link Broker.publish}. */
 export type PublishOptions = IoOptions;
 
-/** A live subscription. `unsubscribe` (or disposal) stops deliveries; in-flight handlers finish. */
+/**
+ * A live subscription. `unsubscribe` (or disposal) stops deliveries and resolves once the handler
+ * call in progress, if any, has finished; when that handler is the caller (it awaits its own
+ * `unsubscribe`, or its broker's `disconnect`), it resolves without waiting for it, and the
+ * broker finishes the rest (acks, closing) once the handler returns.
+ */
 export interface Subscriber extends AsyncDisposable {
   readonly topic: string;
   readonly options: Readonly<SubscribeOptions>;

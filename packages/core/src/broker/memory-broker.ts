@@ -10,6 +10,7 @@ import type {
   SubscribeOptions,
   Subscriber,
 } from "./broker.js";
+import { insideHandler, runHandler } from "./handler-scope.js";
 
 /** Options for {@link createMemoryBroker}. */
 export interface MemoryBrokerOptions {
@@ -87,7 +88,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
         nack: (requeue = true) => settle(requeue),
       };
       try {
-        await sub.handler(event);
+        await runHandler(sub, () => sub.handler(event));
         if (sub.options.autoAck !== false) await event.ack();
       } catch (err) {
         sub.options.onError?.(err);
@@ -111,7 +112,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
         s.active = false;
         s.queue.end();
       }
-      await Promise.all(all.map((s) => s.done));
+      // A handler that disconnects its own broker does not wait for itself.
+      await Promise.all(all.filter((s) => !insideHandler(s)).map((s) => s.done));
       connected = false;
     },
     async publish(topic: string, message: BrokerMessage, opts: PublishOptions = {}) {
@@ -155,7 +157,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
           if (l.length === 0) subs.delete(topic);
         }
         sub.queue.end();
-        await sub.done;
+        // The handler in progress finishes first, unless it is the caller.
+        if (!insideHandler(sub)) await sub.done;
       };
       return { topic, options: sub.options, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
     },
