@@ -198,7 +198,7 @@ export const STACKS: StackDef[] = [
     server: "stacks/raw-nats/subscriber.ts",
     client: "stacks/raw-nats/publisher.ts",
     args: {},
-    note: "nats.js (nats v2) publish/subscribe of pre-encoded bytes: the NATS limit.",
+    note: "nats.js (nats v2) publish/subscribe of pre-encoded bytes, one publish call per message: the nats.js limit.",
   },
   {
     id: "micro-ts-nats-broker",
