@@ -21,7 +21,15 @@ import {
   getHeader,
   MicroError,
 } from "@microts/core";
-import { abortReason, advertisedHost, formatHostPort, parseHostPort } from "@microts/core/internal";
+import {
+  abortReason,
+  advertisedHost,
+  deferred,
+  formatHostPort,
+  insideHandler,
+  parseHostPort,
+  runHandler,
+} from "@microts/core/internal";
 import { Deliveries } from "./broker-delivery.js";
 
 /** Options for {@link createHttpBroker}. */
@@ -70,6 +78,8 @@ interface LocalSub {
   handler: BrokerHandler;
   options: SubscribeOptions;
   active: boolean;
+  /** Handler calls in progress (deliveries from several publishers may overlap). */
+  running: Set<Promise<void>>;
 }
 
 /**
@@ -173,7 +183,7 @@ class HttpBroker implements Broker {
     // One node id per subscription (Go uses one per broker and topic, which makes a queue-group
     // POST reach every local subscriber of the topic); Go publishers treat the id as opaque.
     const id = `${topic}-${randomUUID()}`;
-    const sub: LocalSub = { id, topic, handler, options: { ...options }, active: true };
+    const sub: LocalSub = { id, topic, handler, options: { ...options }, active: true, running: new Set() };
     const service: ServiceRecord = {
       name: HTTP_BROKER_SERVICE,
       version: options.queue || BROADCAST_VERSION,
@@ -211,6 +221,8 @@ class HttpBroker implements Broker {
         await registry.deregister(service).catch((err: unknown) => {
           logger.warn("deregistering subscription failed", { topic, err });
         });
+        // The handler calls in progress finish first, except the caller's own.
+        if (!insideHandler(sub)) await Promise.all(sub.running);
       },
       [Symbol.asyncDispose]() {
         return handle.unsubscribe();
@@ -294,12 +306,17 @@ class HttpBroker implements Broker {
         ack: () => Promise.resolve(),
         nack: () => Promise.resolve(),
       };
+      const running = deferred<void>();
+      sub.running.add(running.promise);
       try {
-        await sub.handler(event);
+        await runHandler(sub, () => sub.handler(event));
       } catch (err) {
         // No redelivery over HTTP (Go ignores handler errors too); tell the subscriber's owner.
         sub.options.onError?.(err);
         this.logger.debug("subscriber handler failed", { topic, err });
+      } finally {
+        sub.running.delete(running.promise);
+        running.resolve();
       }
     }
     res.writeHead(200, { "Content-Length": "0" });

@@ -63,8 +63,8 @@ function assertExactlyOnce(list: string[], expected: string[], what: string): vo
  * The behaviour every {@link Broker} must show, as a node:test `describe` block named
  * `broker contract: <name>`: headers and body bytes delivered unchanged (binary, empty and 64 KiB
  * bodies, many headers), broadcast to every plain subscriber, queue groups delivering each message
- * to exactly one member (across broker clients), unsubscribe and `Symbol.asyncDispose` (also
- * awaited from inside the subscription's own handler, and `disconnect` too), handler failures not
+ * to exactly one member (across broker clients), unsubscribe and `Symbol.asyncDispose` (which wait
+ * for the handler call in progress, except when awaited from inside it; `disconnect` too), handler failures not
  * stopping later deliveries, manual acks, publishing without subscribers, idempotent
  * connect/disconnect, and per-publisher ordering.
  *
@@ -219,6 +219,36 @@ export function brokerContract(name: string, options: BrokerContractOptions): vo
         name: "Symbol.asyncDispose on a subscriber stops delivery",
         run: async (scope) => {
           await stopsDelivery(scope, (s) => s[Symbol.asyncDispose]());
+        },
+      },
+      {
+        name: "unsubscribe resolves only after the handler call in progress has finished",
+        run: async (scope) => {
+          const [sub, pub] = [await open(scope), await open(scope)];
+          const topic = uniqueName("contract.unsubscribe-waits");
+          let started = false;
+          let finished = false;
+          let release = (): void => {};
+          const gate = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          const s = await subscribe(scope, sub, topic, async () => {
+            started = true;
+            await gate;
+            finished = true;
+          });
+          await delay(settle);
+          await pub.publish(topic, labelled("slow"));
+          await waitFor("the handler to start", () => started, wait);
+          let stopped = false;
+          const stopping = s.unsubscribe().then(() => {
+            stopped = true;
+          });
+          await delay(200);
+          assert.equal(stopped, false, "unsubscribe resolved while the handler was still running");
+          release();
+          await within(stopping, 5_000, "unsubscribe after the handler finished");
+          assert.equal(finished, true);
         },
       },
       {
