@@ -78,7 +78,10 @@ interface LocalSub {
   handler: BrokerHandler;
   options: SubscribeOptions;
   active: boolean;
-  /** Handler calls in progress (deliveries from several publishers may overlap). */
+  /**
+   * Handler calls in progress (deliveries from several publishers may overlap); each settles when
+   * its call has finished, and is the handler scope of that call.
+   */
   running: Set<Promise<void>>;
 }
 
@@ -222,7 +225,7 @@ class HttpBroker implements Broker {
           logger.warn("deregistering subscription failed", { topic, err });
         });
         // The handler calls in progress finish first, except the caller's own.
-        if (!insideHandler(sub)) await Promise.all(sub.running);
+        await Promise.all([...sub.running].filter((call) => !insideHandler(call)));
       },
       [Symbol.asyncDispose]() {
         return handle.unsubscribe();
@@ -309,7 +312,7 @@ class HttpBroker implements Broker {
       const running = deferred<void>();
       sub.running.add(running.promise);
       try {
-        await runHandler(sub, () => sub.handler(event));
+        await runHandler(running.promise, () => sub.handler(event));
       } catch (err) {
         // No redelivery over HTTP (Go ignores handler errors too); tell the subscriber's owner.
         sub.options.onError?.(err);

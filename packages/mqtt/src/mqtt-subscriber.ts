@@ -1,6 +1,6 @@
 import type { BrokerEvent, BrokerHandler, IoOptions, SubscribeOptions } from "@microts/core";
 import { decodeMessageEnvelope, MicroError } from "@microts/core";
-import { insideHandler, runHandler } from "@microts/core/internal";
+import { runHandler, unlessInsideHandler } from "@microts/core/internal";
 import type { IClientOptions, IPublishPacket, ISubscriptionMap, MqttClient } from "mqtt";
 import { closeClient, ID, openClient, type QoS, withDeadline } from "./mqtt-client.js";
 
@@ -161,9 +161,7 @@ export async function startMqttSubscriber(
     active = false;
     // The handler in progress finishes (and is acked) before the session ends. When that handler is
     // the caller, this resolves now and the rest follows once it has returned.
-    const rest = finish(keepSession);
-    if (insideHandler(self)) rest.catch(() => {});
-    else await rest;
+    await unlessInsideHandler(self, finish(keepSession));
   };
   const finish = async (keepSession: boolean) => {
     await inFlight;

@@ -11,12 +11,12 @@ import { encodeMessageEnvelope, MicroError } from "@microts/core";
 import {
   abortReason,
   deadlineSignal,
-  insideHandler,
   keepError,
   raceDeadline,
   raceSignal,
   runHandler,
   sleep,
+  unlessInsideHandler,
 } from "@microts/core/internal";
 import type { ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -203,9 +203,7 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
     subs.delete(s);
     // The handler in progress finishes (and is acked) first. When that handler is the caller, this
     // resolves now and the rest follows once it has returned.
-    const rest = finish(s);
-    if (insideHandler(s)) rest.catch(() => {});
-    else await rest;
+    await unlessInsideHandler(s, finish(s));
   };
 
   const finish = async (s: JsSub) => {

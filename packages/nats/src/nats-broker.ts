@@ -9,7 +9,7 @@ import type {
   Subscriber,
 } from "@microts/core";
 import { decodeMessageEnvelope, encodeMessageEnvelope, MicroError } from "@microts/core";
-import { insideHandler, runHandler } from "@microts/core/internal";
+import { runHandler, unlessInsideHandler } from "@microts/core/internal";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { NatsConnectionConfig } from "./connection.js";
 import { Connector, errorText, flushConnection } from "./connection.js";
@@ -95,7 +95,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     s.sub.unsubscribe();
     s.backlog = [];
     // A handler that unsubscribes its own subscription must not wait for itself.
-    if (s.busy !== undefined && !insideHandler(s)) await s.busy;
+    if (s.busy !== undefined) await unlessInsideHandler(s, s.busy);
   };
 
   /**

@@ -3,10 +3,10 @@ import { MicroError } from "@microts/core";
 import {
   AsyncQueue,
   deadlineSignal,
-  insideHandler,
   raceSignal,
   runHandler,
   sleep,
+  unlessInsideHandler,
 } from "@microts/core/internal";
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { ConnectionManager } from "./connection-manager.js";
@@ -88,9 +88,7 @@ export class Subscription implements Subscriber {
     this.deliveries.end();
     // The handler in progress finishes (and is acked) before the channel closes. When that handler
     // is the caller, this resolves now and the channel closes once it has returned.
-    const rest = this.finish(link);
-    if (insideHandler(this)) rest.catch(() => {});
-    else await rest;
+    await unlessInsideHandler(this, this.finish(link));
   }
 
   private async finish(link: Link | undefined): Promise<void> {

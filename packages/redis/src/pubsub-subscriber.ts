@@ -1,6 +1,6 @@
 import type { BrokerEvent, BrokerHandler, SubscribeOptions } from "@microts/core";
 import { decodeMessageEnvelope, MicroError } from "@microts/core";
-import { AsyncQueue, insideHandler, runHandler } from "@microts/core/internal";
+import { AsyncQueue, runHandler, unlessInsideHandler } from "@microts/core/internal";
 import { ID } from "./io.js";
 
 /** A broadcast (no queue) subscriber fed from the broker's shared pub/sub connection. */
@@ -69,7 +69,7 @@ export function createPubSubSubscriber(
     },
     async stop() {
       queue.end();
-      if (!insideHandler(self)) await done;
+      await unlessInsideHandler(self, done);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { BrokerEvent, BrokerHandler, IoOptions, SubscribeOptions } from "@microts/core";
 import { decodeMessageEnvelope, MicroError } from "@microts/core";
-import { insideHandler, runHandler, sleep } from "@microts/core/internal";
+import { runHandler, sleep, unlessInsideHandler } from "@microts/core/internal";
 import type { Redis } from "ioredis";
 import { ID, isNoGroup, toMicroError, withDeadline } from "./io.js";
 import {
@@ -242,9 +242,7 @@ export function createStreamConsumer(cfg: StreamConsumerConfig): StreamConsumer 
         return;
       }
       active = false;
-      const stopping = finish();
-      if (insideHandler(self)) stopping.catch(() => {});
-      else await stopping;
+      await unlessInsideHandler(self, finish());
     },
   };
 

@@ -18,3 +18,20 @@ export function runHandler<T>(owner: object, fn: () => T): T {
 export function insideHandler(owner: object): boolean {
   return scope.getStore() === owner;
 }
+
+/**
+ * `work` (what `unsubscribe` or `disconnect` waits for: the handler call in progress, then acks and
+ * closing), or a promise resolved at once when the caller is `owner`'s own handler call, which
+ * `work` waits for. `work` then goes on by itself; a failure of it is ignored, as the caller no
+ * longer waits for it.
+ */
+export function unlessInsideHandler(owner: object, work: Promise<unknown>): Promise<void> {
+  if (insideHandler(owner)) {
+    work.catch(() => {});
+    return RESOLVED;
+  }
+  return work.then(noop);
+}
+
+const RESOLVED = Promise.resolve();
+function noop(): void {}

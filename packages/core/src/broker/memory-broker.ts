@@ -10,7 +10,7 @@ import type {
   SubscribeOptions,
   Subscriber,
 } from "./broker.js";
-import { insideHandler, runHandler } from "./handler-scope.js";
+import { insideHandler, runHandler, unlessInsideHandler } from "./handler-scope.js";
 
 /** Options for {@link createMemoryBroker}. */
 export interface MemoryBrokerOptions {
@@ -158,7 +158,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
         }
         sub.queue.end();
         // The handler in progress finishes first, unless it is the caller.
-        if (!insideHandler(sub)) await sub.done;
+        await unlessInsideHandler(sub, sub.done);
       };
       return { topic, options: sub.options, unsubscribe, [Symbol.asyncDispose]: unsubscribe };
     },

@@ -3,7 +3,7 @@
  * semver: these may change in any release.
  */
 
-export { insideHandler, runHandler } from "../broker/handler-scope.js";
+export { insideHandler, runHandler, unlessInsideHandler } from "../broker/handler-scope.js";
 export { ConnectionPool } from "../client/pool.js";
 export { isHopHeader, parseTimeoutHeader, timeoutHeader } from "../rpc/headers.js";
 export { remoteError } from "../rpc/remote-error.js";
