@@ -118,7 +118,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     const event: BrokerEvent = { topic: s.subject ?? m.subject, message, ack: noAck, nack: noAck };
     let result: unknown;
     try {
-      result = runHandler(s, () => handler(event));
+      result = runHandler(s, handler, event);
     } catch (err) {
       // No acks on core NATS: the message is dropped; someone should still hear about it.
       reportError(opts.onError, err);

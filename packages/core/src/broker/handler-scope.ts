@@ -9,9 +9,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
  */
 const scope = new AsyncLocalStorage<object>();
 
-/** Calls `fn` (one handler call of the subscription `owner`) with `owner` as its handler scope. */
-export function runHandler<T>(owner: object, fn: () => T): T {
-  return scope.run(owner, fn);
+/** Calls `fn(...args)` (one handler call of the subscription `owner`) with `owner` as its handler scope. */
+export function runHandler<A extends unknown[], T>(owner: object, fn: (...args: A) => T, ...args: A): T {
+  return scope.run(owner, fn, ...args);
 }
 
 /** Whether the caller runs inside a handler call that {@link runHandler} started for `owner`. */
