@@ -86,3 +86,34 @@ test("json codec: values with long strings are written byte for byte as JSON.str
     `{"h":"${long}\\u003c\\u0026\\u003e"}\n`,
   );
 });
+
+test("json codec: strings of 1 KiB and more are written as JSON.stringify writes them, whatever they hold where", () => {
+  // From 1,024 UTF-16 units on, the codec looks for each character JSON escapes by itself.
+  const codec = createJsonCodec({ trailingNewline: false });
+  const specials = [
+    ...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)),
+    '"',
+    "\\",
+    "\ud800",
+    "\udfff",
+    "\ud83d\ude80",
+    "\u2028",
+    "é",
+    "世",
+    "\u0122", // its low byte is a quote
+    "\u015c", // its low byte is a backslash
+    "\u0101",
+    "\u007f",
+  ];
+  for (const size of [1023, 1024, 4096, 65536]) {
+    const base = "y".repeat(size);
+    assert.equal(Buffer.from(codec.marshal({ data: base })).toString("utf8"), JSON.stringify({ data: base }));
+    for (const c of specials) {
+      for (const at of [0, 1, size >> 1, size - 1, size]) {
+        const s = base.slice(0, at) + c + base.slice(at);
+        const text = Buffer.from(codec.marshal({ data: s })).toString("utf8");
+        assert.equal(text, JSON.stringify({ data: s }), `${JSON.stringify(c)} at ${at} of ${size}`);
+      }
+    }
+  }
+});
