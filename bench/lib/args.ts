@@ -10,7 +10,7 @@ export interface Config {
   /**
    * Request/response stacks: one unmeasured run of each stack (highest concurrency, 1 KiB) after
    * all have started and before any scenario, so that every scenario measures compiled code. A
-   * fresh micro-ts client took about 150,000 calls (2 s) before its CPU per call stopped falling.
+   * fresh micro-ts client took about 150,000 calls (2 s here) before its CPU per call stopped falling.
    * Default 1000 ms (quick), 2000 ms (full).
    */
   processWarmupMs: number;
@@ -28,6 +28,11 @@ export interface Config {
   /** Messages per server-stream request, and their size. */
   perStream: number;
   streamPayload: number;
+  /**
+   * Pub/sub scenarios: subscribers per scenario (more than one: a queue group). Full: 1 and 3;
+   * quick: 1, what the targets are judged on (and under 3 minutes).
+   */
+  pubsubSubscribers: number[];
   /** Pub/sub: payload size and the most messages a publisher may be ahead of its subscribers. */
   pubsubPayload: number;
   pubsubWindow: number;
@@ -100,6 +105,7 @@ export function parseConfig(argv: string[]): Config {
     payloads: full ? [16, 1024, 65536] : [1024],
     perStream: 1_000,
     streamPayload: 1024,
+    pubsubSubscribers: full ? [1, 3] : [1],
     pubsubPayload: 16,
     pubsubWindow: 20_000,
     connections: full ? 1_000 : 300,

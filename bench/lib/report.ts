@@ -162,7 +162,7 @@ export function toMarkdown(rep: Report): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
     "",
-    `Method: server and client in separate processes on 127.0.0.1 (except the in-process rows); ${cfg.rounds} rounds × ${cfg.roundMs} ms per scenario (request/response stacks: a ${cfg.processWarmupMs} ms warm-up each before any scenario, then they take their rounds in turn, each after ${cfg.roundWarmupMs} ms of unmeasured warm-up; pub/sub and registry: a ${cfg.warmupMs} ms warm-up, then their rounds back to back); each cell is the median of the rounds (min–max of req/s in brackets); latency percentiles are medians of per-round p50/p99; CPU is process.cpuUsage per side divided by completed requests; micro-ts packages ${ON_SOURCES ? "run from their TypeScript sources under tsx" : "run as built (dist/)"}. Took ${rep.durationS.toFixed(0)} s.`,
+    `Method: server and client in separate processes on 127.0.0.1 (except the in-process rows); ${cfg.rounds} rounds × ${cfg.roundMs} ms per scenario (request/response stacks: a ${cfg.processWarmupMs} ms warm-up each before any scenario, then they take their rounds in turn, each after ${cfg.roundWarmupMs} ms of unmeasured warm-up; pub/sub: a ${cfg.warmupMs} ms warm-up, then their rounds back to back; registry: the same with half-length rounds and at most 300 ms of warm-up); each cell is the median of the rounds (min–max of req/s in brackets); latency percentiles are medians of per-round p50/p99; CPU is process.cpuUsage per side divided by completed requests; micro-ts packages ${ON_SOURCES ? "run from their TypeScript sources under tsx" : "run as built (dist/)"}. Took ${rep.durationS.toFixed(0)} s.`,
     "",
     "## Targets",
     "",

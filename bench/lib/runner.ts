@@ -308,15 +308,7 @@ export async function runRpcStacks(
       for (const c of cfg.concurrencies) {
         const scenario = unaryScenario(c, bytes);
         log(`${scenario}: ${live.length} stacks, rounds interleaved`);
-        rows.push(
-          ...(await interleaved(live, cfg, "unary", scenario, (durationMs) => ({
-            kind: "unary",
-            concurrency: c,
-            payloadBytes: bytes,
-            durationMs,
-            maxCount: cfg.maxCount,
-          }))),
-        );
+        rows.push(...(await interleaved(live, cfg, "unary", scenario, unaryJob(cfg, c, bytes))));
       }
     }
     const streaming = live.filter((l) => l.stack.stream);
@@ -342,6 +334,17 @@ export async function runRpcStacks(
   return { rows, memory };
 }
 
+/** Unary echo calls at `concurrency` with `bytes` payloads, for a round of any length. */
+function unaryJob(cfg: Config, concurrency: number, bytes: number): (durationMs: number) => Job {
+  return (durationMs) => ({
+    kind: "unary",
+    concurrency,
+    payloadBytes: bytes,
+    durationMs,
+    maxCount: cfg.maxCount,
+  });
+}
+
 /**
  * One unmeasured run of every started stack at the highest concurrency with 1 KiB payloads
  * (`cfg.processWarmupMs`), before any scenario: the JIT compiles each process's hot paths here,
@@ -349,13 +352,7 @@ export async function runRpcStacks(
  * given a failed row for each of its scenarios.
  */
 async function warmUp(live: Live[], cfg: Config, rows: Row[]): Promise<void> {
-  const job: Job = {
-    kind: "unary",
-    concurrency: Math.max(...cfg.concurrencies),
-    payloadBytes: 1024,
-    durationMs: cfg.processWarmupMs,
-    maxCount: cfg.maxCount,
-  };
+  const job = unaryJob(cfg, Math.max(...cfg.concurrencies), 1024)(cfg.processWarmupMs);
   log(`warm-up: ${live.length} stacks, ${cfg.processWarmupMs} ms each`);
   for (const l of [...live]) {
     try {
@@ -404,12 +401,9 @@ async function memoryRows(stack: StackDef, p: Pair, cfg: Config): Promise<Memory
   return out;
 }
 
-/**
- * The pub/sub scenarios for one pub/sub stack: one subscriber, and in full mode a queue group of
- * three (quick mode keeps to what the targets are judged on, to stay under 3 minutes).
- */
+/** The pub/sub scenarios for one pub/sub stack, one per `cfg.pubsubSubscribers` entry. */
 export async function runPubsub(stack: StackDef, cfg: Config): Promise<Row[]> {
-  const variants = cfg.mode === "full" ? [1, 3] : [1];
+  const variants = cfg.pubsubSubscribers;
   const reason = await stack.unavailable?.();
   if (reason) {
     return missingRows(
