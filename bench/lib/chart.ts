@@ -26,7 +26,7 @@ interface Panel {
 }
 
 /**
- * A hand-written SVG: horizontal bars, one per stack, colour by family (raw limit grey, micro-ts
+ * A hand-written SVG: horizontal bars, one per stack, colour by family (raw TCP grey, micro-ts
  * blue, peers orange), for unary c=64 req/s (higher is better) and unary c=1 p50 (lower is better)
  * at the headline payload.
  */
@@ -99,7 +99,7 @@ export function toSvg(rep: Report): string {
   y += 14;
   let lx = 10;
   for (const [name, color] of [
-    ["raw limit", COLORS.raw],
+    ["raw TCP", COLORS.raw],
     ["micro-ts", COLORS["micro-ts"]],
     ["peers", COLORS.peer],
   ] as const) {

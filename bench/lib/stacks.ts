@@ -90,6 +90,15 @@ export const STACKS: StackDef[] = [
     note: "The same protocol with one socket.write per message.",
   },
   {
+    id: "raw-tcp-json",
+    family: "raw",
+    role: "rpc",
+    server: "stacks/raw-tcp/server.ts",
+    client: "stacks/raw-tcp/client.ts",
+    args: { batched: true, json: true },
+    note: "raw-tcp carrying JSON: each side writes with JSON.stringify and reads with JSON.parse, as a hand-written JSON protocol does. What any JSON RPC could reach here; not a raw limit of the targets.",
+  },
+  {
     id: "micro-ts-http",
     family: "micro-ts",
     role: "rpc",

@@ -1,15 +1,15 @@
 import { connect, type Socket } from "node:net";
 import { runClient } from "../../lib/client-harness.js";
-import { rawPayload } from "../../lib/payload.js";
+import { checkEcho, type EchoBody, echoBody, rawPayload } from "../../lib/payload.js";
 import { FrameType, frame, frameReader, frameWriter } from "./framing.js";
 
 interface Conn {
   socket: Socket;
   write: (buf: Buffer) => void;
-  pending: Map<number, { resolve: (v: number) => void; reject: (e: Error) => void; items: number }>;
+  pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; items: number }>;
 }
 
-function open(address: string, batched: boolean): Promise<Conn> {
+function open(address: string, batched: boolean, json: boolean): Promise<Conn> {
   const [host, port] = splitHostPort(address);
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, noDelay: true });
@@ -35,7 +35,8 @@ function open(address: string, batched: boolean): Promise<Conn> {
           return;
         }
         conn.pending.delete(id);
-        p.resolve(type === FrameType.Echo ? payload.length : p.items);
+        if (type !== FrameType.Echo) p.resolve(p.items);
+        else p.resolve(json ? JSON.parse(payload.toString("utf8")) : payload.length);
       }),
     );
   });
@@ -46,13 +47,15 @@ function splitHostPort(address: string): [string, number] {
   return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
-// One connection, requests multiplexed by id (the best case for a hand-written protocol).
-runClient<Buffer>(async ({ args, address }) => {
+// One connection, requests multiplexed by id (the best case for a hand-written protocol). With
+// `json`, requests are `{ data }` objects written with JSON.stringify, and answers are parsed.
+runClient<Buffer | EchoBody>(async ({ args, address }) => {
   const batched = args.batched === true;
-  const conn = await open(address, batched);
+  const json = args.json === true;
+  const conn = await open(address, batched, json);
   const extra: Socket[] = [];
   let seq = 0;
-  const request = (type: number, payload: Buffer): Promise<number> =>
+  const request = (type: number, payload: Buffer): Promise<unknown> =>
     new Promise((resolve, reject) => {
       seq = (seq + 1) >>> 0;
       const id = seq;
@@ -60,21 +63,23 @@ runClient<Buffer>(async ({ args, address }) => {
       conn.write(frame(type, id, payload));
     });
   return {
-    makeRequest: rawPayload,
-    unary: (req) => request(FrameType.Echo, req),
+    makeRequest: json ? echoBody : rawPayload,
+    unary: (req) =>
+      request(FrameType.Echo, Buffer.isBuffer(req) ? req : Buffer.from(JSON.stringify(req), "utf8")),
     check(req, rsp) {
-      if (rsp !== req.length) throw new Error(`bad echo: ${String(rsp)} bytes for ${req.length}`);
+      if (!Buffer.isBuffer(req)) checkEcho(req, rsp);
+      else if (rsp !== req.length) throw new Error(`bad echo: ${String(rsp)} bytes for ${req.length}`);
     },
     stream(count, bytes) {
       const p = Buffer.alloc(8);
       p.writeUInt32BE(count, 0);
       p.writeUInt32BE(bytes, 4);
-      return request(FrameType.StreamRequest, p);
+      return request(FrameType.StreamRequest, p) as Promise<number>;
     },
     async connect() {
-      const c = await open(address, batched);
+      const c = await open(address, batched, json);
       extra.push(c.socket);
-      await new Promise<number>((resolve, reject) => {
+      await new Promise<unknown>((resolve, reject) => {
         c.pending.set(1, { resolve, reject, items: 0 });
         c.write(frame(FrameType.Echo, 1, rawPayload(16)));
       });

@@ -1,10 +1,13 @@
 import { createServer, type Socket } from "node:net";
+import type { EchoBody } from "../../lib/payload.js";
 import { runServer } from "../../lib/server-harness.js";
 import { FrameType, frame, frameReader, frameWriter } from "./framing.js";
 
-// The raw TCP limit: echo over length-prefixed frames, nothing else.
+// The raw TCP limit: echo over length-prefixed frames, nothing else. With `json`, the hand-written
+// JSON protocol: each request is parsed and the answer written with JSON.parse and JSON.stringify.
 runServer(async ({ args }) => {
   const batched = args.batched === true;
+  const json = args.json === true;
   const sockets = new Set<Socket>();
   const server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
@@ -15,7 +18,7 @@ runServer(async ({ args }) => {
       "data",
       frameReader((type, id, payload) => {
         if (type === FrameType.Echo) {
-          write(frame(FrameType.Echo, id, payload));
+          write(frame(FrameType.Echo, id, json ? jsonEcho(payload) : payload));
         } else if (type === FrameType.StreamRequest) {
           const count = Math.min(payload.readUInt32BE(0), 1_000_000);
           const item = Buffer.alloc(payload.readUInt32BE(4), 0x78);
@@ -39,3 +42,9 @@ runServer(async ({ args }) => {
     },
   };
 });
+
+/** The answer of the JSON protocol: `{ data }` of the request, parsed from UTF-8 and written back. */
+function jsonEcho(payload: Buffer): Buffer {
+  const req = JSON.parse(payload.toString("utf8")) as EchoBody;
+  return Buffer.from(JSON.stringify({ data: req.data }), "utf8");
+}
