@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { getHeader, Header, readRouting } from "./headers.js";
+import { getHeader, Header, parseTimeoutHeader, readRouting } from "./headers.js";
 
 test("readRouting reads every routing header in one pass", () => {
   const r = readRouting({
@@ -79,6 +79,43 @@ test("readRouting reads each routing field as getHeader does, for any mix of spe
       for (const [field, name] of Object.entries(fields)) {
         assert.equal(r[field as keyof typeof fields], getHeader(h, name), `${field} of ${JSON.stringify(h)}`);
       }
+    }),
+  );
+});
+
+test("parseTimeoutHeader: nanoseconds in decimal digits to milliseconds; anything else is no timeout", () => {
+  assert.equal(parseTimeoutHeader("5000000000"), 5000);
+  assert.equal(parseTimeoutHeader("1"), 0.000001);
+  assert.equal(parseTimeoutHeader("0001500000"), 1.5);
+  assert.equal(parseTimeoutHeader("9007199254740992"), 9007199254.740992);
+  for (const bad of [
+    undefined,
+    "",
+    "0",
+    "000",
+    "-5",
+    "+5",
+    "5s",
+    " 5",
+    "5 ",
+    "1e9",
+    "1.5",
+    "0x10",
+    "٥",
+    "9".repeat(400),
+  ]) {
+    assert.equal(parseTimeoutHeader(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+test("parseTimeoutHeader reads what Number() reads from a string of digits", () => {
+  const byNumber = (v: string) => {
+    const ns = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    return Number.isFinite(ns) && ns > 0 ? ns / 1_000_000 : undefined;
+  };
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.stringMatching(/^\d{1,16}$/)), (v) => {
+      assert.equal(parseTimeoutHeader(v), byNumber(v));
     }),
   );
 });

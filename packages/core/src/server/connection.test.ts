@@ -5,10 +5,10 @@ import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { silentLogger } from "../logger/logger.js";
 import { Header } from "../rpc/headers.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
+import { ActiveRequests } from "./active-requests.js";
 import { Connection, type ServingHost } from "./connection.js";
 import { createHandler } from "./handler.js";
 import { Inflight } from "./inflight.js";
-import type { RequestContext } from "./request-context.js";
 import { Router } from "./router.js";
 
 /** A Connection serving one memory-transport socket for a `Greeter.Hello` handler. */
@@ -35,7 +35,7 @@ async function serveGreeter(stopped: boolean) {
     router,
     logger: silentLogger,
     inflight: new Inflight(),
-    active: new Set<RequestContext>(),
+    active: new ActiveRequests(),
     deadlines: new DeadlineTimer(() => Number.POSITIVE_INFINITY),
     maxInFlight: 0,
     maxInFlightExempt: undefined,

@@ -8,6 +8,7 @@ import type { Logger } from "../logger/logger.js";
 import type { EnvelopeRequest } from "../rpc/envelope.js";
 import { EOS, Header, parseTimeoutHeader, type Routing, readRouting } from "../rpc/headers.js";
 import type { Message, Socket } from "../transport/transport.js";
+import type { ActiveRequests } from "./active-requests.js";
 import type { Inflight } from "./inflight.js";
 import { RequestContext } from "./request-context.js";
 import type { Route, Router } from "./router.js";
@@ -23,7 +24,7 @@ export interface ServingHost {
   readonly logger: Logger;
   readonly inflight: Inflight;
   /** Contexts of requests being handled, ended at once by a forced stop. */
-  readonly active: Set<RequestContext>;
+  readonly active: ActiveRequests;
   /** Ends the contexts in {@link active} whose deadline passed; told of each new deadline. */
   readonly deadlines: DeadlineTimer;
   /** Requests handled at once before new ones are refused with 503 (0: no limit). */
@@ -51,8 +52,6 @@ interface InboundStream {
  */
 export class Connection {
   private readonly streams = new Map<string, InboundStream>();
-  /** Contexts of this connection's requests: they end when the caller goes away. */
-  private readonly conn = new Set<RequestContext>();
   /** True once a reply told the client this connection is multiplexed ({@link Header.Multiplex}). */
   private announced = false;
 
@@ -62,7 +61,7 @@ export class Connection {
   ) {}
 
   async serve(): Promise<void> {
-    const { socket, streams, conn } = this;
+    const { socket, streams } = this;
     try {
       // One message per iteration, not a burst drained with `tryRecv`: a request whose handler
       // answers at once is answered before the next one is read, so its objects die young instead
@@ -81,7 +80,7 @@ export class Connection {
     } finally {
       // The caller went away: every handler of this connection sees its signal fire.
       const gone = MicroError.canceled(ID, "connection closed by the caller");
-      for (const ctx of conn) ctx.expire(gone);
+      for (const ctx of this.host.active.snapshot()) if (ctx.source === this) ctx.expire(gone);
       for (const s of streams.values())
         s.input.fail(MicroError.canceled(ID, "connection closed by the caller"));
       await socket.close();
@@ -136,6 +135,7 @@ export class Connection {
       socket.remote,
       socket.local,
     );
+    ctx.source = this;
     this.host.active.add(ctx);
     if (ctx.deadline !== undefined) this.host.deadlines.add(ctx.deadline);
     ctx.onExpire = onExpire;
@@ -198,7 +198,7 @@ export class Connection {
    * or at once when the request ends early (deadline, caller gone, forced stop).
    */
   private serveUnary(msg: Message, r: Routing): void {
-    const { socket, conn } = this;
+    const { socket } = this;
     // Refused before it counts as in flight: a storm of refusals cannot inflate the count.
     const refused = this.refusal(r);
     if (refused) {
@@ -219,10 +219,7 @@ export class Connection {
     const answer = (result: unknown, err: unknown) => {
       if (answered) return;
       answered = true;
-      if (ctx) {
-        conn.delete(ctx);
-        this.host.active.delete(ctx);
-      }
+      if (ctx) this.host.active.delete(ctx);
       this.host.inflight.leave();
       let out: Uint8Array | undefined;
       if (err === undefined && codec) {
@@ -286,7 +283,6 @@ export class Connection {
         this.host.active.delete(c);
         return;
       }
-      conn.add(c);
       const request: ServerRequest = {
         service: this.host.serviceName,
         endpoint: method.endpoint,
@@ -310,7 +306,7 @@ export class Connection {
     streamId: string,
     stream: InboundStream,
   ): Promise<void> {
-    const { socket, conn } = this;
+    const { socket } = this;
     const base: Record<string, string> = { [Header.Stream]: streamId };
     const refused = this.refusal(r);
     if (refused) {
@@ -332,11 +328,7 @@ export class Connection {
       base[Header.Method] = method.endpoint;
       base[Header.ContentType] = contentType;
       const c = this.context(r, method.endpoint, first.header);
-      conn.add(c);
-      cleanup = () => {
-        conn.delete(c);
-        this.host.active.delete(c);
-      };
+      cleanup = () => this.host.active.delete(c);
       const decode = (b: Uint8Array) => {
         try {
           return codec.unmarshal(b, method.spec.requestType);

@@ -18,6 +18,10 @@ export class RequestContext implements Context {
   private expiredPromise: Promise<never> | undefined;
   /** Called once when the request ends early, with the reason. */
   onExpire: ((reason: MicroError) => void) | undefined;
+  /** Where the server's ActiveRequests holds this context; -1 when it does not. */
+  activeSlot = -1;
+  /** What received the request (its connection), so that its end can end this request too. */
+  source: object | undefined;
 
   constructor(
     readonly service: string,

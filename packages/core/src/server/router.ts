@@ -34,8 +34,17 @@ export class Router {
   readonly envelopes: Envelope[];
   /** The middleware chain, ending in the handler method the request's endpoint names. */
   readonly chain: HandlerFunc;
-  /** Resolved routes by endpoint and content type. */
-  private readonly routes = new Map<string, Route>();
+  /** Resolved routes by endpoint, then content type. */
+  private readonly routes = new Map<string, Map<string, Route>>();
+  private routeCount = 0;
+  /**
+   * The route resolved last and what it was resolved for: requests mostly repeat the one before,
+   * and their names then match by identity (interned, or the same string from a transport's
+   * header table) without hashing.
+   */
+  private lastEndpoint: string | undefined;
+  private lastContentType: string | undefined;
+  private lastRoute: Route | undefined;
   /** Handler methods by endpoint. */
   private readonly methods = new Map<string, HandlerMethod>();
 
@@ -67,6 +76,8 @@ export class Router {
   add(h: Handler): boolean {
     const existing = this.handlers.get(h.name);
     this.routes.clear();
+    this.routeCount = 0;
+    this.lastRoute = undefined;
     this.methods.clear();
     if (existing && existing !== h) {
       if (existing.options.name === undefined || h.options.name === undefined) {
@@ -96,17 +107,35 @@ export class Router {
 
   /** The handler and codec for an endpoint and content type; remembered until handlers change. */
   route(endpoint: string, contentType: string): Route | MicroError {
-    const key = `${endpoint}\u0000${contentType}`;
-    const hit = this.routes.get(key);
-    if (hit !== undefined) return hit;
-    const method = this.lookup(endpoint);
-    if (method instanceof MicroError) return method;
-    const codec = codecFor(this.codecs, contentType);
-    if (!codec) return new MicroError(ID, `unsupported Content-Type: ${contentType}`, 415);
-    const route: Route = { method, codec, contentType };
-    if (this.routes.size >= 1024) this.routes.clear();
-    this.methods.clear();
-    this.routes.set(key, route);
+    if (
+      this.lastRoute !== undefined &&
+      endpoint === this.lastEndpoint &&
+      contentType === this.lastContentType
+    ) {
+      return this.lastRoute;
+    }
+    let route = this.routes.get(endpoint)?.get(contentType);
+    if (route === undefined) {
+      const method = this.lookup(endpoint);
+      if (method instanceof MicroError) return method;
+      const codec = codecFor(this.codecs, contentType);
+      if (!codec) return new MicroError(ID, `unsupported Content-Type: ${contentType}`, 415);
+      route = { method, codec, contentType };
+      if (this.routeCount >= 1024) {
+        this.routes.clear();
+        this.routeCount = 0;
+      }
+      let byType = this.routes.get(endpoint);
+      if (byType === undefined) {
+        byType = new Map();
+        this.routes.set(endpoint, byType);
+      }
+      byType.set(contentType, route);
+      this.routeCount++;
+    }
+    this.lastEndpoint = endpoint;
+    this.lastContentType = contentType;
+    this.lastRoute = route;
     return route;
   }
 

@@ -12,10 +12,10 @@ import type { Endpoint, Registry, Service } from "../registry/registry.js";
 import { type Envelope, jsonRpcEnvelope } from "../rpc/envelope.js";
 import { getHeader, Header } from "../rpc/headers.js";
 import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
+import { ActiveRequests } from "./active-requests.js";
 import { Connection, type ServingHost } from "./connection.js";
 import { createHandler, fromMethods } from "./handler.js";
 import { Inflight } from "./inflight.js";
-import type { RequestContext } from "./request-context.js";
 import { Router } from "./router.js";
 import type {
   EndpointSpec,
@@ -114,7 +114,7 @@ class RpcServer implements Server, ServingHost {
   private readonly sockets = new Set<Socket>();
   readonly inflight = new Inflight();
   /** Contexts of requests being handled, ended at once by a forced stop. */
-  readonly active = new Set<RequestContext>();
+  readonly active = new ActiveRequests();
   readonly deadlines = new DeadlineTimer((now) => this.expireDue(now));
   readonly logger: Logger;
   readonly maxInFlight: number;
@@ -254,7 +254,7 @@ class RpcServer implements Server, ServingHost {
     if (!drained) this.logger.warn(`stopping with ${this.inflight.count} requests still running`);
     const stopped = MicroError.serviceUnavailable(ID, "server stopped");
     this.stopController.abort(stopped);
-    for (const ctx of this.active) ctx.expire(stopped);
+    for (const ctx of this.active.snapshot()) ctx.expire(stopped);
     this.deadlines.stop();
     await Promise.all([...this.sockets].map((s) => s.close()));
     await this.acceptLoop;
@@ -264,7 +264,7 @@ class RpcServer implements Server, ServingHost {
   /** Ends the requests whose deadline passed (408); returns the next deadline. */
   private expireDue(now: number): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const ctx of this.active) {
+    for (const ctx of this.active.snapshot()) {
       const at = ctx.deadline;
       if (at === undefined || ctx.done) continue;
       if (at <= now) ctx.expireDeadline();
