@@ -103,6 +103,15 @@ export class HeaderEncoder {
   private readonly names = new Map<string, NameState>();
   private nameCount = STATIC_NAMES.length;
   private pairCount = 0;
+  /**
+   * The entries of recent blocks by position: the name, its state, and the value with its pair
+   * index once indexed. A message like the one before it (a client's requests, a server's
+   * replies) finds its entries here with one string comparison each, instead of two `Map` lookups.
+   */
+  private readonly recentNames: string[] = [];
+  private readonly recentStates: NameState[] = [];
+  private readonly recentValues: (string | undefined)[] = [];
+  private readonly recentPairs: number[] = [];
   /** Where the last encoded block starts in {@link HeaderEncoder.buffer}. */
   start = 0;
 
@@ -130,14 +139,17 @@ export class HeaderEncoder {
     for (const k in header) {
       const v = header[k];
       if (typeof v !== "string") continue;
-      count++;
-      const st = this.names.get(k);
+      const pos = count++;
+      const recent = pos < this.recentNames.length && this.recentNames[pos] === k;
+      const st = recent ? this.recentStates[pos] : this.names.get(k);
       if (st === undefined) {
         at = ensure(at, 11 + 3 * (k.length + v.length));
         if (this.nameCount < MAX_NAMES && k.length <= MAX_TABLE_STRING) {
           // The value counts as seen once, so that it is indexed on its next use.
           const values = v.length <= MAX_TABLE_STRING ? new Map([[v, -1]]) : undefined;
-          this.names.set(k, { index: this.nameCount++, values });
+          const added = { index: this.nameCount++, values };
+          this.names.set(k, added);
+          this.remember(pos, k, added, undefined, -1);
           addedNames ??= [];
           addedNames.push(k);
           scratch[at++] = Op.LiteralAddName;
@@ -149,8 +161,9 @@ export class HeaderEncoder {
         continue;
       }
       const values = st.values;
-      const known = values?.get(v);
+      const known = recent && this.recentValues[pos] === v ? this.recentPairs[pos] : values?.get(v);
       if (known !== undefined && known >= 0) {
+        if (!recent || this.recentValues[pos] !== v) this.remember(pos, k, st, v, known);
         at = ensure(at, 6);
         scratch[at++] = Op.Pair;
         at = writeVarint(at, known);
@@ -158,6 +171,7 @@ export class HeaderEncoder {
       }
       at = ensure(at, 11 + 3 * v.length);
       if (known === -1 && this.pairCount < MAX_PAIRS) {
+        this.remember(pos, k, st, v, this.pairCount);
         (values as Map<string, number>).set(v, this.pairCount++);
         addedPairs ??= [];
         addedPairs.push([st, v]);
@@ -167,6 +181,7 @@ export class HeaderEncoder {
           if (values === undefined) st.values = new Map([[v, -1]]);
           else if (values.size < SEEN_PER_NAME) values.set(v, -1);
         }
+        if (!recent || this.recentValues[pos] !== undefined) this.remember(pos, k, st, undefined, -1);
         scratch[at++] = Op.Named;
       }
       at = writeVarint(at, st.index);
@@ -177,6 +192,8 @@ export class HeaderEncoder {
       this.nameCount -= addedNames?.length ?? 0;
       for (const [st, v] of addedPairs ?? []) st.values?.set(v, -1);
       this.pairCount -= addedPairs?.length ?? 0;
+      // What was remembered may name what was just taken back.
+      this.recentNames.length = 0;
       throw new MicroError(
         ID,
         `header block of ${at - 5} bytes exceeds the limit of ${maxBytes}`,
@@ -189,6 +206,13 @@ export class HeaderEncoder {
     writeVarint(start, count);
     this.start = start;
     return at - start;
+  }
+
+  private remember(pos: number, name: string, st: NameState, value: string | undefined, pair: number): void {
+    this.recentNames[pos] = name;
+    this.recentStates[pos] = st;
+    this.recentValues[pos] = value;
+    this.recentPairs[pos] = pair;
   }
 }
 

@@ -27,7 +27,8 @@ export class CallScope {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private onParentAbort: (() => void) | undefined;
-  private readonly created = Date.now();
+  /** When the scope was made (epoch ms). */
+  private readonly created: number;
 
   constructor(
     /** What the call is, for error messages (`call greeter.Say.Hello`). */
@@ -41,13 +42,14 @@ export class CallScope {
     /** The running handler's context (`currentContext()`), whose budget and metadata flow on. */
     ctx: Context | undefined,
   ) {
+    const now = Date.now();
+    this.created = now;
     let timeout = options.timeoutMs ?? defaultTimeoutMs;
     if (ctx?.deadline !== undefined) {
-      const left = ctx.deadline - Date.now();
+      const left = ctx.deadline - now;
       timeout = timeout === undefined ? left : Math.min(timeout, left);
     }
-    this.deadline =
-      timeout === undefined || timeout === Number.POSITIVE_INFINITY ? undefined : Date.now() + timeout;
+    this.deadline = timeout === undefined || timeout === Number.POSITIVE_INFINITY ? undefined : now + timeout;
     const signal = options.signal;
     const ctxSignal = ctx?.signal;
     this.parents =

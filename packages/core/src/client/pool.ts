@@ -2,6 +2,7 @@ import { Code } from "../errors/codes.js";
 import { MicroError } from "../errors/micro-error.js";
 import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { IdTable } from "../internal/id-table.js";
+import { SENT } from "../internal/sent.js";
 import { getHeader, Header } from "../rpc/headers.js";
 import type { Message, Socket, Transport } from "../transport/transport.js";
 import type { CallScope } from "./call-scope.js";
@@ -98,7 +99,10 @@ export class SharedConnection {
       this.pending.set(id, p);
       if (scope.deadline !== undefined) this.deadlines.add(scope.deadline);
       if (scope.parents.length > 0) p.unlisten = scope.listen((reason) => this.cancel(id, p, reason));
-      this.socket.send(message).then(undefined, (err: unknown) => {
+      const sent = this.socket.send(message);
+      // Queued for good: nothing to catch (a lost connection fails the pending calls instead).
+      if (sent === SENT) return;
+      sent.then(undefined, (err: unknown) => {
         if (this.pending.get(id) !== p) return;
         this.settle(id, p);
         // The transport refused this one message (over its size limit): the connection is fine,

@@ -33,6 +33,62 @@ test("IdTable: ids that name Object.prototype's members find nothing and can be 
   assert.deepEqual(t.entries(), [["__proto__", "p"]]);
 });
 
+test("IdTable: numeric and other ids are different keys, as in a Map", () => {
+  const t = new IdTable<string>();
+  const ids = [
+    "7",
+    "007",
+    "07",
+    "0",
+    "00",
+    "-1",
+    "1.5",
+    "1e3",
+    " 1",
+    "123456789012345",
+    "1234567890123456",
+    "",
+  ];
+  for (const id of ids) t.set(id, `v${id}`);
+  assert.equal(t.size, ids.length);
+  for (const id of ids) assert.equal(t.get(id), `v${id}`, id);
+  assert.equal(t.get("1000"), undefined);
+  assert.equal(t.get("1"), undefined);
+  assert.deepEqual(new Set(t.entries().map(([id]) => id)), new Set(ids));
+  for (const id of ids) assert.equal(t.delete(id), true, id);
+  assert.equal(t.size, 0);
+  assert.equal(t.first(), undefined);
+});
+
+test("IdTable: agrees with a Map through random sets, gets and deletes (probe runs, wrap-around, growth)", () => {
+  let seed = 42;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const t = new IdTable<number>();
+  const model = new Map<string, number>();
+  // Ids that collide in a 64-slot table (multiples of 64) and some that are kept by name.
+  const idOf = (n: number) => (n % 17 === 0 ? `x${n}` : String(random(4) === 0 ? n * 64 : n));
+  for (let step = 0; step < 20_000; step++) {
+    const id = idOf(random(300));
+    switch (random(3)) {
+      case 0:
+        t.set(id, step);
+        model.set(id, step);
+        break;
+      case 1:
+        assert.equal(t.delete(id), model.delete(id), `delete ${id} at step ${step}`);
+        break;
+      default:
+        assert.equal(t.get(id), model.get(id), `get ${id} at step ${step}`);
+    }
+    assert.equal(t.size, model.size);
+  }
+  assert.deepEqual(new Map(t.entries()), model);
+  for (const id of model.keys()) assert.equal(t.get(id), model.get(id));
+});
+
 test("IdTable: entries is a copy, so the table may change while it is visited", () => {
   const t = new IdTable<number>();
   for (let i = 0; i < 100; i++) t.set(String(i), i);

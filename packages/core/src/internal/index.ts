@@ -27,6 +27,7 @@ export { bodyBytes, NetSocketBase } from "./net-socket.js";
 export type { NetTransportConfig } from "./net-transport.js";
 export { createNetTransport } from "./net-transport.js";
 export { asBuffer, plainObjectLength, readPlainObject, writePlainObject } from "./plain-json.js";
+export { SENT } from "./sent.js";
 export {
   abortReason,
   deadlineSignal,

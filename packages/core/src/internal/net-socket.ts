@@ -6,6 +6,7 @@ import { BatchWriter } from "./batch-writer.js";
 import { deferred } from "./deferred.js";
 import { Inbox } from "./inbox.js";
 import { formatHostPort } from "./net-address.js";
+import { SENT } from "./sent.js";
 import { deadlineSignal } from "./signals.js";
 
 /** Messages buffered per socket before reading from the network pauses. */
@@ -142,7 +143,7 @@ export abstract class NetSocketBase implements Socket {
    * the connection's buffer drained (`commit` returned false), bounded by `options`.
    */
   protected sent(committed: boolean, options: IoOptions | undefined): Promise<void> {
-    return committed ? RESOLVED : this.writer.waitDrain(options);
+    return committed ? SENT : this.writer.waitDrain(options);
   }
 
   /** Queues a received message (or the error `recv` reports for it); pauses reading when full. */
@@ -261,8 +262,6 @@ export function bodyBytes(buf: Buffer, start: number, end: number): Uint8Array {
   buf.copy(copy, 0, start, end);
   return new Uint8Array(copy.buffer, copy.byteOffset, n);
 }
-
-const RESOLVED = Promise.resolve();
 
 function onStallTimer(s: NetSocketBase): void {
   s.checkStall();

@@ -34,6 +34,9 @@ interface Health {
   ejectedUntil: number;
 }
 
+/** Idle call counters kept before the idle ones are dropped. */
+const MAX_IDLE_COUNTERS = 1024;
+
 /**
  * The default selector. Looks services up (through a cache by default), applies filters, then
  * the strategy. It learns from `mark`: a node that failed `maxFailures` times in a row is
@@ -51,8 +54,13 @@ export function createSelector(options: SelectorOptions): Selector {
   const ejectMs = options.ejectMs ?? 5_000;
   const maxEjectMs = options.maxEjectMs ?? 60_000;
   const health = new Map<string, Map<string, Health>>();
-  const outstanding = new Map<string, number>();
-  const stats: NodeStats = { outstanding: (id) => outstanding.get(id) ?? 0 };
+  /**
+   * Calls in progress by node id. A node's counter stays once made (until `close`, or past 1,024
+   * idle ones): a call then costs one lookup, where taking the entry out at zero cost a lookup and
+   * a re-insertion per call, with the churn a `Map` pays for (see IdTable).
+   */
+  const outstanding = new Map<string, { calls: number }>();
+  const stats: NodeStats = { outstanding: (id) => outstanding.get(id)?.calls ?? 0 };
 
   const ejected = (service: string): Set<string> | undefined => {
     const nodes = health.get(service);
@@ -114,14 +122,21 @@ export function createSelector(options: SelectorOptions): Selector {
       health.delete(service);
     },
     track(_service: string, node: Node) {
-      outstanding.set(node.id, (outstanding.get(node.id) ?? 0) + 1);
+      let counter = outstanding.get(node.id);
+      if (counter === undefined) {
+        if (outstanding.size >= MAX_IDLE_COUNTERS) {
+          for (const [id, c] of outstanding) if (c.calls === 0) outstanding.delete(id);
+        }
+        counter = { calls: 0 };
+        outstanding.set(node.id, counter);
+      }
+      const c = counter;
+      c.calls++;
       let done = false;
       return () => {
         if (done) return;
         done = true;
-        const n = (outstanding.get(node.id) ?? 1) - 1;
-        if (n <= 0) outstanding.delete(node.id);
-        else outstanding.set(node.id, n);
+        c.calls--;
       };
     },
     async close() {
