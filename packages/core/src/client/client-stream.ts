@@ -73,8 +73,8 @@ export class RpcClientStream<Req, Res> implements ClientStream<Req, Res> {
       throw this.failure ?? MicroError.canceled(ID, `${what}: closed`);
     }
     const id = core.nextId();
-    this.header = core.requestHeader(request, scope.metadata, String(id), scope.deadline);
-    this.header[Header.Stream] = String(id);
+    this.header = core.requestHeader(request, scope.metadata, id, scope.deadline);
+    this.header[Header.Stream] = id;
     await socket.send({ header: this.header, body: EMPTY });
     if (this.hasInitialBody)
       await socket.send({ header: this.header, body: this.codec.marshal(request.body, options.requestType) });

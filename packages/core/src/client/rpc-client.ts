@@ -3,6 +3,7 @@ import type { Codec } from "../codec/codec.js";
 import { type CodecTable, codecFor, createCodecTable } from "../codec/codecs.js";
 import { currentContext, propagateContext } from "../context/context.js";
 import { MicroError } from "../errors/micro-error.js";
+import { IdSequence } from "../internal/id-sequence.js";
 import { raceSignal, sleep } from "../internal/signals.js";
 import type { Logger } from "../logger/logger.js";
 import { silentLogger } from "../logger/logger.js";
@@ -84,7 +85,8 @@ export interface ClientCore {
   readonly defaults: Required<
     Pick<ClientOptions, "contentType" | "timeoutMs" | "retries" | "retry" | "backoff">
   >;
-  nextId(): number;
+  /** The next request id (`Micro-Id`): the decimal text of 0, 1, 2, ... */
+  nextId(): string;
   codec(contentType: string): Codec;
   /** The nodes a call may go to: at once for a call by address, else from the selector. */
   resolveNodes(service: string, options: CallOptions, scope: CallScope): Next | Promise<Next>;
@@ -118,7 +120,7 @@ export function createClient(options: ClientOptions): Client {
   const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget);
   /** `Next` functions for calls by address, which need no selector. */
   const byAddress = new Map<string, Next>();
-  let seq = 0;
+  const ids = new IdSequence();
   const core: ClientCore = {
     transport: options.transport,
     codecs,
@@ -130,7 +132,7 @@ export function createClient(options: ClientOptions): Client {
       retry: options.retry ?? retryIfNotDelivered,
       backoff: options.backoff ?? exponentialBackoff(),
     },
-    nextId: () => seq++,
+    nextId: () => ids.take(),
     codec(contentType) {
       const c = codecFor(codecs, contentType);
       if (!c) throw MicroError.badRequest(ID, `unsupported content type ${contentType}`);
@@ -187,7 +189,7 @@ export function createClient(options: ClientOptions): Client {
     } catch (err) {
       throw tagPhase(scope.reason() ?? MicroError.from(err, ID, 503), "connect");
     }
-    const id = String(core.nextId());
+    const id = core.nextId();
     const header = core.requestHeader(request, scope.metadata, id, scope.deadline);
     const reply = await conn.exchange(id, { header, body }, scope);
     const errText = reply.header[Header.Error] ?? getHeader(reply.header, Header.Error);
