@@ -163,16 +163,22 @@ export class SharedConnection {
     let why: MicroError;
     try {
       // Replies already queued are taken at once (`tryRecv`): no promise and tick for each.
+      // Nothing of a reply stays in this frame while it waits for the next: V8 keeps an async
+      // function's locals while it waits, so an idle connection would keep its last reply alive,
+      // and with many idle connections V8 pretenures the allocation sites of replies (every later
+      // reply is then made in the old generation).
       const socket = this.socket;
       const it = socket[Symbol.asyncIterator]();
       for (;;) {
         let msg = socket.tryRecv?.();
         if (msg === undefined) {
-          const r = await it.next();
+          let r: IteratorResult<Message> | undefined = await it.next();
           if (r.done) break;
           msg = r.value;
+          r = undefined;
         }
         this.dispatch(msg);
+        msg = undefined;
       }
       why = MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} closed`);
     } catch (err) {
