@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { MicroError } from "../errors/micro-error.js";
 import { silentLogger } from "../logger/logger.js";
 import { createMemoryRegistry } from "../registry/memory-registry.js";
 import { Header } from "../rpc/headers.js";
 import { createHandler } from "../server/handler.js";
 import { createServer } from "../server/rpc-server.js";
+import { collectGarbage, watchMessages } from "../test-util.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
 import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
 import type { Client } from "./client.js";
@@ -349,8 +348,6 @@ describe("connection pool: Go Micro servers (one call per connection)", () => {
 // (measured: a client's minor collections promoted 390 KB each instead of 43 KB after 1,000
 // clients had each made one call and closed).
 test("an idle connection keeps nothing of its last reply", async () => {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
   const transport = createMemoryTransport();
   const server = createServer({
     name: "idle",
@@ -366,29 +363,9 @@ test("an idle connection keeps nothing of its last reply", async () => {
   server.handle(createHandler(new Idle()));
   await server.start();
   const replies: WeakRef<Message>[] = [];
-  // The client's transport hands over replies one `next` at a time, and remembers each weakly.
   const watched: Transport = {
     ...transport,
-    async dial(address, options) {
-      const socket = await transport.dial(address, options);
-      const it = socket[Symbol.asyncIterator]();
-      return {
-        local: socket.local,
-        remote: socket.remote,
-        closed: socket.closed,
-        send: (m, o) => socket.send(m, o),
-        recv: (o) => socket.recv(o),
-        close: () => socket.close(),
-        [Symbol.asyncIterator]: () => ({
-          next: async () => {
-            const r = await it.next();
-            if (!r.done) replies.push(new WeakRef(r.value));
-            return r;
-          },
-        }),
-        [Symbol.asyncDispose]: () => socket.close(),
-      } as Socket;
-    },
+    dial: async (address, options) => watchMessages(await transport.dial(address, options), replies),
   };
   const client = createClient({ transport: watched, registry: createMemoryRegistry(), logger: silentLogger });
   try {
@@ -396,10 +373,7 @@ test("an idle connection keeps nothing of its last reply", async () => {
       assert.deepEqual(await client.call("idle", "Idle.Echo", { n }, { address: server.address }), { n });
     }
     assert.equal(replies.length, 3);
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
+    await collectGarbage();
     assert.deepEqual(
       replies.map((r) => r.deref() === undefined),
       [true, true, true],

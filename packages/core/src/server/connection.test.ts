@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { MicroError } from "../errors/micro-error.js";
 import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { silentLogger } from "../logger/logger.js";
 import { Header } from "../rpc/headers.js";
+import { collectGarbage, watchMessages } from "../test-util.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
 import type { Message, Socket } from "../transport/transport.js";
 import { ActiveRequests } from "./active-requests.js";
@@ -13,6 +12,23 @@ import { Connection, type ServingHost } from "./connection.js";
 import { createHandler } from "./handler.js";
 import { Inflight } from "./inflight.js";
 import { Router } from "./router.js";
+
+/** What a Connection needs from its server: a `greeter` service routed by `router`. */
+function greeterHost(router: Router, stopped: boolean): ServingHost {
+  return {
+    serviceName: "greeter",
+    router,
+    logger: silentLogger,
+    inflight: new Inflight(),
+    active: new ActiveRequests(),
+    deadlines: new DeadlineTimer(() => Number.POSITIVE_INFINITY),
+    maxInFlight: 0,
+    maxInFlightExempt: undefined,
+    draining: false,
+    stopped,
+    handleEvent: async () => {},
+  };
+}
 
 /** A Connection serving one memory-transport socket for a `Greeter.Hello` handler. */
 async function serveGreeter(stopped: boolean) {
@@ -33,19 +49,7 @@ async function serveGreeter(stopped: boolean) {
       { name: "Greeter" },
     ),
   );
-  const host: ServingHost = {
-    serviceName: "greeter",
-    router,
-    logger: silentLogger,
-    inflight: new Inflight(),
-    active: new ActiveRequests(),
-    deadlines: new DeadlineTimer(() => Number.POSITIVE_INFINITY),
-    maxInFlight: 0,
-    maxInFlightExempt: undefined,
-    draining: false,
-    stopped,
-    handleEvent: async () => {},
-  };
+  const host = greeterHost(router, stopped);
   const serving = new Connection(accepted.value, host).serve();
   const hello = (id: string) =>
     client.send({
@@ -95,30 +99,12 @@ test("the first reply of a connection, and only it, says the connection is multi
 // As the client's read loop (see the pool's test): a connection that waits for its next request
 // must not keep the last one alive, or idle keep-alive connections pretenure every request.
 test("an idle connection keeps nothing of its last request", async () => {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
   const transport = createMemoryTransport();
   const listener = await transport.listen(":0");
   const client = await transport.dial(listener.address);
   const accepted = (await listener[Symbol.asyncIterator]().next()).value as Socket;
   const requests: WeakRef<Message>[] = [];
-  const it = accepted[Symbol.asyncIterator]();
-  const watched = {
-    local: accepted.local,
-    remote: accepted.remote,
-    closed: accepted.closed,
-    send: (m: Message) => accepted.send(m),
-    recv: () => accepted.recv(),
-    close: () => accepted.close(),
-    [Symbol.asyncIterator]: () => ({
-      next: async () => {
-        const r = await it.next();
-        if (!r.done) requests.push(new WeakRef(r.value));
-        return r;
-      },
-    }),
-    [Symbol.asyncDispose]: () => accepted.close(),
-  } as Socket;
+  const watched = watchMessages(accepted, requests);
   const router = new Router({});
   router.add(
     createHandler(
@@ -130,19 +116,7 @@ test("an idle connection keeps nothing of its last request", async () => {
       { name: "Greeter" },
     ),
   );
-  const host: ServingHost = {
-    serviceName: "greeter",
-    router,
-    logger: silentLogger,
-    inflight: new Inflight(),
-    active: new ActiveRequests(),
-    deadlines: new DeadlineTimer(() => Number.POSITIVE_INFINITY),
-    maxInFlight: 0,
-    maxInFlightExempt: undefined,
-    draining: false,
-    stopped: false,
-    handleEvent: async () => {},
-  };
+  const host = greeterHost(router, false);
   const serving = new Connection(watched, host).serve();
   for (let i = 0; i < 3; i++) {
     await client.send({
@@ -155,10 +129,7 @@ test("an idle connection keeps nothing of its last request", async () => {
     });
     assert.equal((await client.recv()).header[Header.Id], String(i));
   }
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
+  await collectGarbage();
   assert.deepEqual(
     requests.map((r) => r.deref() === undefined),
     [true, true, true],
