@@ -5,8 +5,9 @@
 #   bench/instructions/run.sh server|client tcp|http [calls]
 #
 # Environment: WARM (warm-up calls, default 60000), PAYLOAD (bytes, default 1024), PROPAGATE=1
-# (the server propagates contexts, as a process with a client does). Needs valgrind and built
-# packages (npm run build). Kernel time (system calls) is not counted: only user-space work.
+# (the server propagates contexts, as a process with a client does), OUT (a path to keep
+# callgrind's output file at, for callgrind_annotate). Needs valgrind and built packages (npm run
+# build). Kernel time (system calls) is not counted: only user-space work.
 set -euo pipefail
 side=${1:?usage: run.sh server|client tcp|http [calls]}
 export TRANSPORT=${2:?usage: run.sh server|client tcp|http [calls]}
@@ -31,4 +32,5 @@ else
   MEASURE_PID=self "${grind[@]}" "$here/client.mjs" "$(head -1 "$tmp/address")" >/dev/null 2>"$tmp/valgrind.log"
 fi
 total=$(awk '/^totals:/ {print $2}' "$tmp/out")
+if [ -n "${OUT:-}" ]; then cp "$tmp/out" "$OUT"; fi
 echo "$side over $TRANSPORT: $((total / CALLS)) instructions per call ($CALLS calls after $WARM of warm-up)"
