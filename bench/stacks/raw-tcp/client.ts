@@ -81,7 +81,7 @@ runClient<Buffer | EchoBody>(async ({ args, address }) => {
       extra.push(c.socket);
       await new Promise<unknown>((resolve, reject) => {
         c.pending.set(1, { resolve, reject, items: 0 });
-        c.write(frame(FrameType.Echo, 1, rawPayload(16)));
+        c.write(frame(FrameType.Echo, 1, json ? Buffer.from(JSON.stringify(echoBody(16))) : rawPayload(16)));
       });
     },
     async disconnect() {
