@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, createServer, type Socket as NetSocket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type { Listener, Message, Socket, Transport } from "@microts/core";
 import { MicroError } from "@microts/core";
 import { parseHostPort } from "@microts/core/internal";
+import { exposeGc } from "@microts/testing";
 import { createHttpTransport } from "./http-transport.js";
 import { exampleA } from "./testdata/go-examples.js";
 
@@ -28,12 +27,6 @@ async function raw(address: string): Promise<{ sock: NetSocket; text(): string; 
 /** True when a socket's writes wait in its user-space queue (the peer is not reading). */
 function stalledQueues(s: Socket): boolean {
   return ((s as unknown as { sock: NetSocket }).sock?.writableLength ?? 0) > 0;
-}
-
-/** The `gc()` function, exposed at run time (for a memory reading that is not noise). */
-function exposeGc(): () => void {
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
 }
 
 /** Bytes in array buffers once garbage is collected and the freed buffers are released. */

@@ -93,6 +93,12 @@ interface NameState {
   index: number;
   /** Values sent with this name: their pair index, or -1 for "sent once, not indexed yet". */
   values: Map<string, number> | undefined;
+  /**
+   * The value of this name last sent as a pair, and its pair index: the next message mostly
+   * repeats it (`Content-Type`, `Micro-Service`), and a string comparison then finds it.
+   */
+  lastValue: string | undefined;
+  lastPair: number;
 }
 
 /**
@@ -104,14 +110,12 @@ export class HeaderEncoder {
   private nameCount = STATIC_NAMES.length;
   private pairCount = 0;
   /**
-   * The entries of recent blocks by position: the name, its state, and the value with its pair
-   * index once indexed. A message like the one before it (a client's requests, a server's
-   * replies) finds its entries here with one string comparison each, instead of two `Map` lookups.
+   * The names of recent blocks by position, and their states. A message like the one before it
+   * (a client's requests, a server's replies) finds each name here with one string comparison
+   * instead of a `Map` lookup.
    */
   private readonly recentNames: string[] = [];
   private readonly recentStates: NameState[] = [];
-  private readonly recentValues: (string | undefined)[] = [];
-  private readonly recentPairs: number[] = [];
   /** Where the last encoded block starts in {@link HeaderEncoder.buffer}. */
   start = 0;
 
@@ -122,7 +126,7 @@ export class HeaderEncoder {
 
   constructor() {
     for (let i = 0; i < STATIC_NAMES.length; i++) {
-      this.names.set(STATIC_NAMES[i] as string, { index: i, values: undefined });
+      this.names.set(STATIC_NAMES[i] as string, newState(i, undefined));
     }
   }
 
@@ -140,16 +144,20 @@ export class HeaderEncoder {
       const v = header[k];
       if (typeof v !== "string") continue;
       const pos = count++;
-      const recent = pos < this.recentNames.length && this.recentNames[pos] === k;
-      const st = recent ? this.recentStates[pos] : this.names.get(k);
+      let st =
+        pos < this.recentNames.length && this.recentNames[pos] === k ? this.recentStates[pos] : undefined;
+      if (st === undefined) {
+        st = this.names.get(k);
+        if (st !== undefined) this.remember(pos, k, st);
+      }
       if (st === undefined) {
         at = ensure(at, 11 + 3 * (k.length + v.length));
         if (this.nameCount < MAX_NAMES && k.length <= MAX_TABLE_STRING) {
           // The value counts as seen once, so that it is indexed on its next use.
           const values = v.length <= MAX_TABLE_STRING ? new Map([[v, -1]]) : undefined;
-          const added = { index: this.nameCount++, values };
+          const added = newState(this.nameCount++, values);
           this.names.set(k, added);
-          this.remember(pos, k, added, undefined, -1);
+          this.remember(pos, k, added);
           addedNames ??= [];
           addedNames.push(k);
           scratch[at++] = Op.LiteralAddName;
@@ -161,9 +169,10 @@ export class HeaderEncoder {
         continue;
       }
       const values = st.values;
-      const known = recent && this.recentValues[pos] === v ? this.recentPairs[pos] : values?.get(v);
+      const known = v === st.lastValue ? st.lastPair : values?.get(v);
       if (known !== undefined && known >= 0) {
-        if (!recent || this.recentValues[pos] !== v) this.remember(pos, k, st, v, known);
+        st.lastValue = v;
+        st.lastPair = known;
         at = ensure(at, 6);
         scratch[at++] = Op.Pair;
         at = writeVarint(at, known);
@@ -171,7 +180,8 @@ export class HeaderEncoder {
       }
       at = ensure(at, 11 + 3 * v.length);
       if (known === -1 && this.pairCount < MAX_PAIRS) {
-        this.remember(pos, k, st, v, this.pairCount);
+        st.lastValue = v;
+        st.lastPair = this.pairCount;
         (values as Map<string, number>).set(v, this.pairCount++);
         addedPairs ??= [];
         addedPairs.push([st, v]);
@@ -181,7 +191,6 @@ export class HeaderEncoder {
           if (values === undefined) st.values = new Map([[v, -1]]);
           else if (values.size < SEEN_PER_NAME) values.set(v, -1);
         }
-        if (!recent || this.recentValues[pos] !== undefined) this.remember(pos, k, st, undefined, -1);
         scratch[at++] = Op.Named;
       }
       at = writeVarint(at, st.index);
@@ -190,7 +199,10 @@ export class HeaderEncoder {
     if (at - 5 > maxBytes) {
       for (const k of addedNames ?? []) this.names.delete(k);
       this.nameCount -= addedNames?.length ?? 0;
-      for (const [st, v] of addedPairs ?? []) st.values?.set(v, -1);
+      for (const [st, v] of addedPairs ?? []) {
+        st.values?.set(v, -1);
+        if (st.lastValue === v) st.lastValue = undefined;
+      }
       this.pairCount -= addedPairs?.length ?? 0;
       // What was remembered may name what was just taken back.
       this.recentNames.length = 0;
@@ -208,12 +220,14 @@ export class HeaderEncoder {
     return at - start;
   }
 
-  private remember(pos: number, name: string, st: NameState, value: string | undefined, pair: number): void {
+  private remember(pos: number, name: string, st: NameState): void {
     this.recentNames[pos] = name;
     this.recentStates[pos] = st;
-    this.recentValues[pos] = value;
-    this.recentPairs[pos] = pair;
   }
+}
+
+function newState(index: number, values: Map<string, number> | undefined): NameState {
+  return { index, values, lastValue: undefined, lastPair: -1 };
 }
 
 let scratch = Buffer.allocUnsafeSlow(4096);

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { connect, type Socket as NetSocket } from "node:net";
-import type { Listener, Socket } from "@microts/core";
+import type { Listener, Message, Socket } from "@microts/core";
 import { parseHostPort } from "@microts/core/internal";
 
 /** The sockets a listener accepts, handed out in accept order. */
@@ -79,4 +79,29 @@ export async function recvUntilError(socket: Socket, timeoutMs: number): Promise
       return { received, error, ms: Date.now() - t0 };
     }
   }
+}
+
+/**
+ * `socket`, whose messages read through its async iterator are each remembered weakly in `seen`,
+ * so that a test can tell whether anything still holds them ({@link collectGarbage}). `tryRecv` is
+ * left out, so every message goes that way.
+ */
+export function watchMessages(socket: Socket, seen: WeakRef<Message>[]): Socket {
+  const it = socket[Symbol.asyncIterator]();
+  return {
+    local: socket.local,
+    remote: socket.remote,
+    closed: socket.closed,
+    send: (m, o) => socket.send(m, o),
+    recv: (o) => socket.recv(o),
+    close: () => socket.close(),
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const r = await it.next();
+        if (!r.done) seen.push(new WeakRef(r.value));
+        return r;
+      },
+    }),
+    [Symbol.asyncDispose]: () => socket.close(),
+  };
 }

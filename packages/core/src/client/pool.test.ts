@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import { collectGarbage, watchMessages } from "@microts/testing";
 import { MicroError } from "../errors/micro-error.js";
 import { silentLogger } from "../logger/logger.js";
 import { createMemoryRegistry } from "../registry/memory-registry.js";
 import { Header } from "../rpc/headers.js";
 import { createHandler } from "../server/handler.js";
 import { createServer } from "../server/rpc-server.js";
-import { collectGarbage, watchMessages } from "../test-util.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
 import type { Listener, Message, Socket, Transport } from "../transport/transport.js";
 import type { Client } from "./client.js";

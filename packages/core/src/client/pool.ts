@@ -178,7 +178,6 @@ export class SharedConnection {
           r = undefined;
         }
         this.dispatch(msg);
-        msg = undefined;
       }
       why = MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} closed`);
     } catch (err) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import v8 from "node:v8";
-import vm from "node:vm";
+import { exposeGc } from "@microts/testing";
 import { IdTable } from "./id-table.js";
 
 test("IdTable: set, get, delete and size, as a Map would", () => {
@@ -118,8 +118,7 @@ test("IdTable: holds its size through heavy churn with ever-growing numeric ids"
 // collections once the table has been through a full one. A Map is measured alongside, as the
 // control: it shows the effect on this V8, and the table must keep far less alive.
 test("IdTable: dropped entries do not pile up in the old generation under churn, unlike a Map's", () => {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
+  const gc = exposeGc();
   const oldSpaceUsed = () =>
     v8.getHeapSpaceStatistics().find((s) => s.space_name === "old_space")?.space_used_size ?? 0;
   const grewBy = (table: { set(id: string, v: unknown): void; delete(id: string): boolean }) => {

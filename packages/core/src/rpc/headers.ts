@@ -90,8 +90,9 @@ export function timeoutHeader(ms: number): string {
 /** Parses the `Timeout` header to milliseconds; undefined when absent or malformed. */
 export function parseTimeoutHeader(value: string | undefined): number | undefined {
   if (value === undefined || value.length === 0) return undefined;
-  // Digits only, read here: a regular expression and Number() cost a server about 900 instructions
-  // per request, this loop about 100 (exact up to 2^53 ns, 104 days; longer is Infinity, refused).
+  // Digits only, read here rather than by a regular expression and Number(): Number() of the
+  // 12-digit text alone took a server about 620 instructions per request (callgrind). Exact up to
+  // 2^53 ns (104 days); a longer text is Infinity, refused.
   let ns = 0;
   for (let i = 0; i < value.length; i++) {
     const digit = value.charCodeAt(i) - 48;
@@ -144,8 +145,9 @@ const canonicalFields = new Map<string, RoutingField>(
  * Reads every routing header of `header` in one pass, with {@link getHeader}'s rules: the exact
  * spelling wins, then any other case, then the `X-` prefixed form. A header in canonical spelling
  * (the usual case) is found by comparing names, which are interned, and stored into its field
- * by name: a map lookup and a store by computed key cost a server about 3 % of its CPU per
- * request. Any other name goes through {@link otherSpelling}.
+ * by name: in a perf profile of a server at c=64, the map lookups, hashing and stores by computed
+ * key of the old way took about 3 % of its samples. Any other name goes through
+ * {@link otherSpelling}.
  */
 export function readRouting(header: Record<string, string>): Routing {
   const r: Routing = {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { collectGarbage, watchMessages } from "@microts/testing";
 import { MicroError } from "../errors/micro-error.js";
 import { DeadlineTimer } from "../internal/deadline-timer.js";
 import { silentLogger } from "../logger/logger.js";
 import { Header } from "../rpc/headers.js";
-import { collectGarbage, watchMessages } from "../test-util.js";
 import { createMemoryTransport } from "../transport/memory-transport.js";
 import type { Message, Socket } from "../transport/transport.js";
 import { ActiveRequests } from "./active-requests.js";

@@ -34,9 +34,8 @@ export class Router {
   readonly envelopes: Envelope[];
   /** The middleware chain, ending in the handler method the request's endpoint names. */
   readonly chain: HandlerFunc;
-  /** Resolved routes by endpoint, then content type. */
-  private readonly routes = new Map<string, Map<string, Route>>();
-  private routeCount = 0;
+  /** Resolved routes by endpoint and content type. */
+  private readonly routes = new Map<string, Route>();
   /**
    * The route resolved last and what it was resolved for: requests mostly repeat the one before,
    * and their names then match by identity (interned, or the same string from a transport's
@@ -76,7 +75,6 @@ export class Router {
   add(h: Handler): boolean {
     const existing = this.handlers.get(h.name);
     this.routes.clear();
-    this.routeCount = 0;
     this.lastRoute = undefined;
     this.methods.clear();
     if (existing && existing !== h) {
@@ -114,24 +112,16 @@ export class Router {
     ) {
       return this.lastRoute;
     }
-    let route = this.routes.get(endpoint)?.get(contentType);
+    const key = `${endpoint}\u0000${contentType}`;
+    let route = this.routes.get(key);
     if (route === undefined) {
       const method = this.lookup(endpoint);
       if (method instanceof MicroError) return method;
       const codec = codecFor(this.codecs, contentType);
       if (!codec) return new MicroError(ID, `unsupported Content-Type: ${contentType}`, 415);
       route = { method, codec, contentType };
-      if (this.routeCount >= 1024) {
-        this.routes.clear();
-        this.routeCount = 0;
-      }
-      let byType = this.routes.get(endpoint);
-      if (byType === undefined) {
-        byType = new Map();
-        this.routes.set(endpoint, byType);
-      }
-      byType.set(contentType, route);
-      this.routeCount++;
+      if (this.routes.size >= 1024) this.routes.clear();
+      this.routes.set(key, route);
     }
     this.lastEndpoint = endpoint;
     this.lastContentType = contentType;
