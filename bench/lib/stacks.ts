@@ -96,7 +96,7 @@ export const STACKS: StackDef[] = [
     server: "stacks/raw-tcp/server.ts",
     client: "stacks/raw-tcp/client.ts",
     args: { batched: true, json: true },
-    note: "raw-tcp carrying JSON: each side writes with JSON.stringify and reads with JSON.parse, as a hand-written JSON protocol does. What any JSON RPC could reach here; not a raw limit of the targets.",
+    note: "raw-tcp carrying JSON: each side writes with JSON.stringify and reads with JSON.parse, as a hand-written JSON protocol does: how much of a JSON stack's distance to raw-tcp is JSON itself. Not a raw limit of the targets.",
   },
   {
     id: "micro-ts-http",
