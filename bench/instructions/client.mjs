@@ -1,4 +1,4 @@
-// The calling side of `run.sh`: 64 concurrent callers, WARM calls of warm-up, then CALLS calls
+// The calling side of `run.sh`: CONCURRENCY concurrent callers (default 64), WARM calls of warm-up, then CALLS calls
 // during which callgrind counts instructions in the process `MEASURE_PID` (this one or the server).
 import { execFileSync } from "node:child_process";
 import { createClient, createMemoryRegistry, silentLogger } from "@microts/core";
@@ -22,7 +22,7 @@ const run = async (calls) => {
       await client.call("bench", "Bench.Echo", request, options);
     }
   };
-  await Promise.all(Array.from({ length: 64 }, caller));
+  await Promise.all(Array.from({ length: Number(process.env.CONCURRENCY ?? 64) }, caller));
 };
 await run(Number(process.env.WARM));
 execFileSync("callgrind_control", ["--instr=on", measured], { stdio: "ignore" });

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Instructions per call of one side of a micro-ts RPC (unary echo, c=64), counted by callgrind:
+# Instructions per call of one side of a micro-ts RPC (unary echo, c=64 unless CONCURRENCY says), counted by callgrind:
 # deterministic to about 1 %, where CPU time on a shared machine moves by tens of percent.
 #
 #   bench/instructions/run.sh server|client tcp|http [calls]
 #
-# Environment: WARM (warm-up calls, default 60000), PAYLOAD (bytes, default 1024), PROPAGATE=1
-# (the server propagates contexts, as a process with a client does), OUT (a path to keep
-# callgrind's output file at, for callgrind_annotate). Needs valgrind and built packages (npm run
+# Environment: WARM (warm-up calls, default 60000), PAYLOAD (bytes, default 1024), CONCURRENCY
+# (callers at once, default 64), PROPAGATE=1 (the server propagates contexts, as a process with a
+# client does), OUT (a path to keep callgrind's output file at, for callgrind_annotate). Needs valgrind and built packages (npm run
 # build). Kernel time (system calls) is not counted: only user-space work.
 set -euo pipefail
 side=${1:?usage: run.sh server|client tcp|http [calls]}

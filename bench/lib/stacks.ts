@@ -117,6 +117,13 @@ export const STACKS: StackDef[] = [
     note: "createServer/createClient over @microts/tcp (micro-ts's binary TCP transport), JSON.",
   },
   {
+    id: "micro-ts-tcp-poll",
+    family: "micro-ts",
+    role: "rpc",
+    ...microts("tcp-poll"),
+    note: "micro-ts-tcp with `busyPollMs: 0.5` at both ends: each process keeps polling its sockets for 0.5 ms after every message instead of sleeping until the kernel wakes it. Latency for CPU: its CPU columns include the polling.",
+  },
+  {
     id: "micro-ts-nats",
     family: "micro-ts",
     role: "rpc",

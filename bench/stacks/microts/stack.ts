@@ -6,7 +6,10 @@ import { createTcpTransport } from "@microts/tcp";
 import { PayloadSchema, StreamRequestSchema } from "./gen/bench_pb.js";
 
 /** The micro-ts variants measured: a transport, and the codec requests use. */
-export type Variant = "http" | "tcp" | "nats" | "memory" | "http-proto";
+export type Variant = "http" | "tcp" | "tcp-poll" | "nats" | "memory" | "http-proto";
+
+/** The `busyPollMs` of the `tcp-poll` variant: a window far longer than a loopback round trip. */
+export const BENCH_BUSY_POLL_MS = 0.5;
 
 /** What a variant plugs into createServer/createClient. */
 export interface StackParts {
@@ -46,6 +49,8 @@ export async function stackParts(variant: Variant, natsUrl = "nats://127.0.0.1:4
       return { transport: createHttpTransport(), ...json };
     case "tcp":
       return { transport: createTcpTransport(), ...json };
+    case "tcp-poll":
+      return { transport: createTcpTransport({ busyPollMs: BENCH_BUSY_POLL_MS }), ...json };
     case "memory":
       return { transport: createMemoryTransport(), ...json };
     case "nats":

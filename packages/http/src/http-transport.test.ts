@@ -211,7 +211,7 @@ describe("http transport: wire format", { timeout: 20_000 }, () => {
     const server = accepted[n] as Socket;
     const m = await server.recv({ timeoutMs: 2000 });
     assert.equal(m.header["X-Greeting"], "grüß dich 👋");
-    assert.deepEqual(m.body, new Uint8Array([0, 1, 2, 255]));
+    assert.deepEqual(new Uint8Array(m.body), new Uint8Array([0, 1, 2, 255]));
     assert.equal(server.remote, client.local);
     assert.equal(server.local, client.remote);
     // A stream: many responses to one request.

@@ -1,4 +1,5 @@
 import { Code, MicroError } from "@microts/core";
+import { HeaderBuilder } from "@microts/core/internal";
 
 /**
  * The micro-ts TCP wire format, version 1.
@@ -285,12 +286,14 @@ export class HeaderDecoder {
   private readonly names: string[] = STATIC_NAMES.slice();
   private readonly pairNames: string[] = [];
   private readonly pairValues: string[] = [];
+  private readonly header = new HeaderBuilder();
   /** Where the last decoded block ended (the body starts there). */
   end = 0;
 
   /** Decodes the header block at `buf[start…]`, which must end by `limit`. */
   decode(buf: Buffer, start: number, limit: number): Record<string, string> {
-    const header: Record<string, string> = {};
+    const header = this.header;
+    header.begin();
     let at = start;
     let count = readVarint(buf, at, limit);
     at = varintEnd;
@@ -340,12 +343,10 @@ export class HeaderDecoder {
         default:
           throw malformed(`unknown header op ${op}`);
       }
-      if (name === "__proto__")
-        Object.defineProperty(header, name, { value, enumerable: true, writable: true, configurable: true });
-      else header[name] = value;
+      header.add(name, value);
     }
     this.end = at;
-    return header;
+    return header.build();
   }
 }
 

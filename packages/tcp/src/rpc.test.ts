@@ -14,6 +14,11 @@ import { createTcpTransport } from "./tcp-transport.js";
 
 // The RPC protocol end to end (unary, errors, every stream kind, deadlines, cancellation).
 rpcContract("tcp", { create: () => createTcpTransport(), listenAddress: "127.0.0.1:0" });
+// The same with busy polling (both ends keep their event loop turning between messages).
+rpcContract("tcp, busy polling", {
+  create: () => createTcpTransport({ busyPollMs: 0.2 }),
+  listenAddress: "127.0.0.1:0",
+});
 
 describe("RPC over the tcp transport", { timeout: 30_000 }, () => {
   let registry: Registry;

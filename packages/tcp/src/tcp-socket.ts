@@ -1,7 +1,7 @@
 import type { Socket as NetSocket } from "node:net";
 import type { IoOptions, Message } from "@microts/core";
 import { Code, MicroError } from "@microts/core";
-import { bodyBytes, NetSocketBase } from "@microts/core/internal";
+import { bodyBytes, keepPolling, NetSocketBase } from "@microts/core/internal";
 import { FRAME_HEAD, FrameKind, frameBytes, HeaderDecoder, HeaderEncoder, PREFACE } from "./frame.js";
 
 const ID = "go.micro.transport";
@@ -12,6 +12,8 @@ export interface TcpSocketConfig {
   maxBodyBytes: number;
   /** 0 disables the timeout. */
   frameTimeoutMs: number;
+  /** Keep the event loop polling this long after each message (`keepPolling`); 0: off. */
+  busyPollMs: number;
 }
 
 /** The answer to an HTTP request on a micro-ts TCP port, so that a misconfigured peer learns why. */
@@ -85,10 +87,12 @@ export class TcpSocket extends NetSocketBase {
     const start = this.encoder.start;
     HeaderEncoder.buffer.copy(buf, at + FRAME_HEAD, start, start + n);
     buf.set(body, at + FRAME_HEAD + n);
+    if (this.cfg.busyPollMs > 0) keepPolling(this.cfg.busyPollMs);
     return this.sent(w.commit(at + 4 + length), options);
   }
 
   protected onData(chunk: Buffer): void {
+    if (this.cfg.busyPollMs > 0) keepPolling(this.cfg.busyPollMs);
     if (this.prefaceLeft > 0) {
       chunk = this.checkPreface(chunk);
       if (chunk.length === 0) return;
@@ -130,6 +134,7 @@ export class TcpSocket extends NetSocketBase {
   /** Reads the whole frames in `buf`; returns where the first incomplete one starts. */
   private frames(buf: Buffer): number {
     let off = 0;
+    const whole = buf.buffer.byteLength;
     while (buf.length - off >= 4 && !this.isClosed) {
       const length = buf.readUInt32BE(off);
       if (length === 0 || length > this.maxFrame) {
@@ -142,14 +147,17 @@ export class TcpSocket extends NetSocketBase {
         this.need = end - off;
         return off;
       }
-      this.frame(buf, off + 4, end);
+      this.frame(buf, off + 4, end, whole);
       off = end;
     }
     return off;
   }
 
-  /** One complete frame: `buf[start]` is its kind, `end` where it ends. */
-  private frame(buf: Buffer, start: number, end: number): void {
+  /**
+   * One complete frame: `buf[start]` is its kind, `end` where it ends; `whole` is the size of the
+   * memory `buf` lies in (see `bodyBytes`).
+   */
+  private frame(buf: Buffer, start: number, end: number, whole: number): void {
     const kind = buf[start];
     if (kind === FrameKind.Message) {
       let header: Record<string, string>;
@@ -168,7 +176,7 @@ export class TcpSocket extends NetSocketBase {
         this.protocolError(tooLarge(`body of ${end - bodyAt} bytes`, this.cfg.maxBodyBytes));
         return;
       }
-      this.deliver({ header, body: bodyBytes(buf, bodyAt, end) });
+      this.deliver({ header, body: bodyBytes(buf, bodyAt, end, whole) });
     } else if (kind === FrameKind.Error) {
       // The peer closes the connection and says why.
       const text = buf.toString("utf8", start + 1, end);

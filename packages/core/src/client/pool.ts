@@ -1,3 +1,4 @@
+import type { Codec } from "../codec/codec.js";
 import { Code } from "../errors/codes.js";
 import { MicroError } from "../errors/micro-error.js";
 import { DeadlineTimer } from "../internal/deadline-timer.js";
@@ -7,6 +8,7 @@ import { getHeader, Header } from "../rpc/headers.js";
 import type { Message, Socket, Transport } from "../transport/transport.js";
 import type { CallScope } from "./call-scope.js";
 import { tagPhase } from "./phase.js";
+import { readReply } from "./reply.js";
 
 /** Options for {@link ConnectionPool}. */
 export interface PoolOptions {
@@ -32,8 +34,11 @@ export interface PoolOptions {
 const ID = "go.micro.client";
 
 interface Pending {
-  resolve(reply: Message): void;
+  resolve(result: unknown): void;
   reject(err: unknown): void;
+  /** Decodes the reply ({@link readReply}) as soon as it arrives, before the call resumes. */
+  codec: Codec;
+  responseType: unknown;
   /** The call's budget: its deadline, and its reason to end early. */
   scope: CallScope;
   unlisten: () => void;
@@ -81,11 +86,19 @@ export class SharedConnection {
   }
 
   /**
-   * Sends `message` (whose `Micro-Id` is `id`) and resolves with its reply. Rejects with 408 at the
-   * scope's deadline, with the caller's reason when a parent signal aborts, with 503 when the
-   * connection is lost; a failed send is tagged phase `send` (the request never left).
+   * Sends `message` (whose `Micro-Id` is `id`) and resolves with its reply's result: the body
+   * decoded with `codec`, or the remote's error ({@link readReply}), read when the reply arrives,
+   * so that the caller resumes once. Rejects with 408 at the scope's deadline, with the caller's
+   * reason when a parent signal aborts, with 503 when the connection is lost; a failed send is
+   * tagged phase `send` (the request never left).
    */
-  exchange(id: string, message: Message, scope: CallScope): Promise<Message> {
+  exchange(
+    id: string,
+    message: Message,
+    scope: CallScope,
+    codec: Codec,
+    responseType: unknown,
+  ): Promise<unknown> {
     if (this.reserved > 0) this.reserved--;
     if (this.dead) {
       // Lost between being handed out and this send: nothing left, so another node may be tried.
@@ -93,8 +106,8 @@ export class SharedConnection {
         tagPhase(MicroError.serviceUnavailable(ID, `connection to ${this.socket.remote} lost`), "send"),
       );
     }
-    return new Promise<Message>((resolve, reject) => {
-      const p: Pending = { resolve, reject, scope, unlisten: noop };
+    return new Promise<unknown>((resolve, reject) => {
+      const p: Pending = { resolve, reject, codec, responseType, scope, unlisten: noop };
       if (this.pending.size === 0) this.deadlines.keepProcessAlive(true);
       this.pending.set(id, p);
       if (scope.deadline !== undefined) this.deadlines.add(scope.deadline);
@@ -193,7 +206,7 @@ export class SharedConnection {
     const p = id === undefined ? undefined : this.pending.get(id);
     if (p !== undefined) {
       this.settle(id as string, p);
-      p.resolve(msg);
+      answer(p, msg);
       this.closeIfRetired();
       return;
     }
@@ -203,7 +216,7 @@ export class SharedConnection {
       const only = this.pending.size === 1 ? this.pending.first() : undefined;
       if (only) {
         this.settle(only[0], only[1]);
-        only[1].resolve(msg);
+        answer(only[1], msg);
         this.closeIfRetired();
         return;
       }
@@ -257,6 +270,18 @@ export class SharedConnection {
 }
 
 function noop(): void {}
+
+/** Settles a call with its reply's result, or with the error reading it raised. */
+function answer(p: Pending, reply: Message): void {
+  let result: unknown;
+  try {
+    result = readReply(reply, p.codec, p.responseType);
+  } catch (err) {
+    p.reject(err);
+    return;
+  }
+  p.resolve(result);
+}
 
 /**
  * The client's connections, per address, shared by unary calls ({@link SharedConnection}). A call

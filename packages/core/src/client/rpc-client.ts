@@ -8,8 +8,7 @@ import { raceSignal, sleep } from "../internal/signals.js";
 import type { Logger } from "../logger/logger.js";
 import { silentLogger } from "../logger/logger.js";
 import type { Node, Registry, Service } from "../registry/registry.js";
-import { EOS, getHeader, Header, timeoutHeader } from "../rpc/headers.js";
-import { remoteError } from "../rpc/remote-error.js";
+import { Header, timeoutHeader } from "../rpc/headers.js";
 import { createSelector } from "../selector/registry-selector.js";
 import type { Next, Selector } from "../selector/selector.js";
 import type { Transport } from "../transport/transport.js";
@@ -173,39 +172,42 @@ export function createClient(options: ClientOptions): Client {
     },
   };
 
-  // One attempt: a request on a shared connection, and its reply.
-  const attempt = async (
-    node: Node,
+  // One attempt: a request on a shared connection, and its reply's result. Not an async function:
+  // the call resumes once, when the pool has read the reply (see `SharedConnection.exchange`).
+  const attempt = (node: Node, request: Request, opts: CallOptions, scope: CallScope): Promise<unknown> => {
+    let codec: Codec;
+    let body: Uint8Array;
+    let c: SharedConnection | Promise<SharedConnection>;
+    try {
+      codec = core.codec(request.contentType);
+      body = codec.marshal(request.body, opts.requestType);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    try {
+      c = pool.acquire(node.address, scope);
+    } catch (err) {
+      return Promise.reject(connectError(err, scope));
+    }
+    if (c instanceof SharedConnection) return send(c, request, opts, scope, codec, body);
+    return c.then(
+      (conn) => send(conn, request, opts, scope, codec, body),
+      (err: unknown) => {
+        throw connectError(err, scope);
+      },
+    );
+  };
+  const send = (
+    conn: SharedConnection,
     request: Request,
     opts: CallOptions,
     scope: CallScope,
+    codec: Codec,
+    body: Uint8Array,
   ): Promise<unknown> => {
-    const codec = core.codec(request.contentType);
-    const body = codec.marshal(request.body, opts.requestType);
-    let conn: SharedConnection;
-    try {
-      const c = pool.acquire(node.address, scope);
-      conn = c instanceof SharedConnection ? c : await c;
-    } catch (err) {
-      throw tagPhase(scope.reason() ?? MicroError.from(err, ID, 503), "connect");
-    }
     const id = core.nextId();
     const header = core.requestHeader(request, scope.metadata, id, scope.deadline);
-    const reply = await conn.exchange(id, { header, body }, scope);
-    const errText = reply.header[Header.Error] ?? getHeader(reply.header, Header.Error);
-    if (errText !== undefined && errText !== "") {
-      throw tagPhase(
-        errText === EOS
-          ? MicroError.internalServerError(ID, "unexpected end of stream")
-          : remoteError(errText),
-        "response",
-      );
-    }
-    try {
-      return codec.unmarshal(reply.body, opts.responseType);
-    } catch (err) {
-      throw tagPhase(MicroError.from(err, "go.micro.client.codec"), "response");
-    }
+    return conn.exchange(id, { header, body }, scope, codec, opts.responseType);
   };
   // With attempt middleware, each attempt is an AttemptFunc call whose options carry the budget.
   const attemptMiddleware = options.attemptMiddleware ?? [];
@@ -371,6 +373,11 @@ export function createClient(options: ClientOptions): Client {
     },
   };
   return client;
+}
+
+/** A failure to get a connection: the scope's own reason if it has one, else a 503; phase `connect`. */
+function connectError(err: unknown, scope: CallScope): MicroError {
+  return tagPhase(scope.reason() ?? MicroError.from(err, ID, 503), "connect");
 }
 
 /** Picks the first of `addresses` not yet tried (all tried: the first). */

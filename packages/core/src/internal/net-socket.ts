@@ -251,16 +251,17 @@ export abstract class NetSocketBase implements Socket {
 }
 
 /**
- * Bytes `start` to `end` of `buf` as a plain Uint8Array, for a received message's body: a view when
- * they are most of the underlying buffer, else a compact copy, so that a body kept by the
- * application never pins a whole socket read (small copies come from Node's shared pool).
+ * Bytes `start` to `end` of `buf`, for a received message's body: a view when they are most of
+ * the memory `buf` lies in (`whole` bytes: pass it when reading many bodies from one buffer, as
+ * `buf.buffer.byteLength` costs a call into the engine), else a compact copy, so that a body kept
+ * by the application never pins a whole socket read (small copies come from Node's shared pool).
  */
-export function bodyBytes(buf: Buffer, start: number, end: number): Uint8Array {
+export function bodyBytes(buf: Buffer, start: number, end: number, whole = buf.buffer.byteLength): Buffer {
   const n = end - start;
-  if (n * 2 >= buf.buffer.byteLength) return new Uint8Array(buf.buffer, buf.byteOffset + start, n);
+  if (n * 2 >= whole) return buf.subarray(start, end);
   const copy = Buffer.allocUnsafe(n);
   buf.copy(copy, 0, start, end);
-  return new Uint8Array(copy.buffer, copy.byteOffset, n);
+  return copy;
 }
 
 function onStallTimer(s: NetSocketBase): void {

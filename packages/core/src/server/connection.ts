@@ -4,6 +4,7 @@ import { Code } from "../errors/codes.js";
 import { MicroError } from "../errors/micro-error.js";
 import { AsyncQueue } from "../internal/async-queue.js";
 import type { DeadlineTimer } from "../internal/deadline-timer.js";
+import { SENT } from "../internal/sent.js";
 import type { Logger } from "../logger/logger.js";
 import type { EnvelopeRequest } from "../rpc/envelope.js";
 import { EOS, Header, parseTimeoutHeader, type Routing, readRouting } from "../rpc/headers.js";
@@ -178,6 +179,8 @@ export class Connection {
     } catch (err) {
       sent = Promise.reject(err);
     }
+    // Queued for good: nothing can fail it any more, so no handler (a promise less per reply).
+    if (sent === SENT) return sent;
     return sent.then(undefined, (err: unknown) => {
       if (errorIfTooLarge && err instanceof MicroError && err.code === Code.PayloadTooLarge) {
         this.host.logger.warn(`reply to ${socket.remote} too large: ${err.detail}`);
