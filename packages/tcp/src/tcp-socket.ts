@@ -1,7 +1,7 @@
 import type { Socket as NetSocket } from "node:net";
 import type { IoOptions, Message } from "@microts/core";
 import { Code, MicroError } from "@microts/core";
-import { bodyBytes, keepPolling, NetSocketBase } from "@microts/core/internal";
+import { bodyBytes, NetSocketBase } from "@microts/core/internal";
 import { FRAME_HEAD, FrameKind, frameBytes, HeaderDecoder, HeaderEncoder, PREFACE } from "./frame.js";
 
 const ID = "go.micro.transport";
@@ -12,7 +12,7 @@ export interface TcpSocketConfig {
   maxBodyBytes: number;
   /** 0 disables the timeout. */
   frameTimeoutMs: number;
-  /** Keep the event loop polling this long after each message (`keepPolling`); 0: off. */
+  /** Milliseconds the process keeps polling after each message (see `NetSocketBase`); 0: off. */
   busyPollMs: number;
 }
 
@@ -54,6 +54,7 @@ export class TcpSocket extends NetSocketBase {
   ) {
     super(sock, ID);
     this.stallTimeoutMs = cfg.frameTimeoutMs;
+    this.busyPollMs = cfg.busyPollMs;
     this.maxFrame = 1 + 5 + cfg.maxHeaderBytes + cfg.maxBodyBytes;
     // The server answers with its preface once it has seen the client's (an HTTP client that
     // dialled the wrong port gets an HTTP answer instead).
@@ -87,12 +88,10 @@ export class TcpSocket extends NetSocketBase {
     const start = this.encoder.start;
     HeaderEncoder.buffer.copy(buf, at + FRAME_HEAD, start, start + n);
     buf.set(body, at + FRAME_HEAD + n);
-    if (this.cfg.busyPollMs > 0) keepPolling(this.cfg.busyPollMs);
     return this.sent(w.commit(at + 4 + length), options);
   }
 
   protected onData(chunk: Buffer): void {
-    if (this.cfg.busyPollMs > 0) keepPolling(this.cfg.busyPollMs);
     if (this.prefaceLeft > 0) {
       chunk = this.checkPreface(chunk);
       if (chunk.length === 0) return;

@@ -1,5 +1,5 @@
 import type { Transport } from "@microts/core";
-import { createNetTransport, MAX_BUSY_POLL_MS } from "@microts/core/internal";
+import { createNetTransport } from "@microts/core/internal";
 import { TcpSocket, type TcpSocketConfig } from "./tcp-socket.js";
 
 /** Options for {@link createTcpTransport}. */
@@ -69,7 +69,7 @@ export function createTcpTransport(options: TcpTransportOptions = {}): Transport
     maxHeaderBytes: options.maxHeaderBytes ?? 64 * 1024,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
     frameTimeoutMs: options.frameTimeoutMs ?? 30_000,
-    busyPollMs: Math.max(0, Math.min(options.busyPollMs ?? 0, MAX_BUSY_POLL_MS)),
+    busyPollMs: options.busyPollMs ?? 0,
   };
   return createNetTransport({
     name: "tcp",

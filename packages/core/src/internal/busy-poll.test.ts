@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -10,19 +11,20 @@ test("keepPolling keeps the event loop turning for its window, then lets it slee
   keepPolling(0);
   keepPolling(-1);
   assert.equal(isPolling(), false, "0 or less does nothing");
-  keepPolling(20);
+  keepPolling(30);
   assert.equal(isPolling(), true);
-  // While polling, the loop runs its immediates turn after turn: many turns in 10 ms.
-  let turns = 0;
-  const count = () => {
-    turns++;
-    if (isPolling()) setImmediate(count);
-  };
-  setImmediate(count);
-  await sleep(10);
-  assert.ok(turns > 10, `only ${turns} turns while polling`);
+  // While polling, the loop never waits in the kernel: it is busy all the time it waits for the
+  // timer. Once the window has closed, it sleeps until the timer is due.
+  let start = performance.eventLoopUtilization();
+  await sleep(15);
+  const polling = performance.eventLoopUtilization(start).utilization;
+  assert.ok(polling > 0.5, `the loop slept while polling (utilization ${polling.toFixed(2)})`);
   await sleep(60);
   assert.equal(isPolling(), false, "still polling after the window");
+  start = performance.eventLoopUtilization();
+  await sleep(30);
+  const asleep = performance.eventLoopUtilization(start).utilization;
+  assert.ok(asleep < 0.5, `the loop kept turning after the window (utilization ${asleep.toFixed(2)})`);
 });
 
 test("a later, longer window extends polling; a shorter one does not cut it", async () => {

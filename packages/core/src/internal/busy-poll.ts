@@ -1,16 +1,18 @@
 import { performance } from "node:perf_hooks";
 
 /** Longest polling window accepted, in milliseconds. */
-export const MAX_BUSY_POLL_MS = 1_000;
+const MAX_BUSY_POLL_MS = 1_000;
 
-/** Until when (a `performance.now()` time, ms) the event loop keeps polling; 0: not polling. */
+/** The longest window asked for since the last turn of {@link spin} (ms); 0: none. */
+let asked = 0;
+/** Until when (a `performance.now()` time, ms) the event loop keeps polling. */
 let until = 0;
 /** Whether a {@link spin} is queued. */
 let spinning = false;
 
 /**
- * Keeps the process's event loop polling for `windowMs` milliseconds from now (or longer, if an
- * earlier call asked for longer) instead of sleeping while it waits for the network.
+ * Keeps the process's event loop polling for `windowMs` milliseconds (or longer, if another call
+ * asked for longer) instead of sleeping while it waits for the network.
  *
  * A queued `setImmediate` makes libuv poll its sockets with a zero timeout, so the loop turns
  * without blocking; each turn queues the next until the window closes, then the loop sleeps as
@@ -20,14 +22,14 @@ let spinning = false;
  * request/response one at a time: about 125 µs a call asleep and 30 to 40 µs polling, measured
  * with both ends polling on a 2-core VM).
  *
- * The price: while messages come at least every `windowMs`, the process uses all of one core,
- * and a process with nothing else to do lives up to `windowMs` longer. Values above
- * {@link MAX_BUSY_POLL_MS} are capped; 0 or less does nothing.
+ * A call only notes the window: the clock is read once per turn of the loop, which opens the
+ * window from there, not once per message. The price: while messages come at least every
+ * `windowMs`, the process uses all of one core, and a process with nothing else to do lives up
+ * to `windowMs` longer. Values above 1,000 are capped; 0 or less does nothing.
  */
 export function keepPolling(windowMs: number): void {
-  if (!(windowMs > 0)) return;
-  const end = performance.now() + Math.min(windowMs, MAX_BUSY_POLL_MS);
-  if (end > until) until = end;
+  if (!(windowMs > asked)) return;
+  asked = Math.min(windowMs, MAX_BUSY_POLL_MS);
   if (!spinning) {
     spinning = true;
     setImmediate(spin);
@@ -35,11 +37,15 @@ export function keepPolling(windowMs: number): void {
 }
 
 function spin(): void {
-  if (performance.now() < until) {
+  const now = performance.now();
+  if (asked > 0) {
+    if (now + asked > until) until = now + asked;
+    asked = 0;
+  }
+  if (now < until) {
     setImmediate(spin);
   } else {
     spinning = false;
-    until = 0;
   }
 }
 

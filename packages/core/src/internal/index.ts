@@ -9,7 +9,6 @@ export { isHopHeader, parseTimeoutHeader, timeoutHeader } from "../rpc/headers.j
 export { remoteError } from "../rpc/remote-error.js";
 export { AsyncQueue } from "./async-queue.js";
 export { BatchWriter } from "./batch-writer.js";
-export { isPolling, keepPolling, MAX_BUSY_POLL_MS } from "./busy-poll.js";
 export { DeadlineTimer } from "./deadline-timer.js";
 export type { Deferred } from "./deferred.js";
 export { deferred } from "./deferred.js";

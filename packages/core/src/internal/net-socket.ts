@@ -3,6 +3,7 @@ import type { IoOptions } from "../context/call-options.js";
 import { MicroError } from "../errors/micro-error.js";
 import type { Message, Socket } from "../transport/transport.js";
 import { BatchWriter } from "./batch-writer.js";
+import { keepPolling } from "./busy-poll.js";
 import { deferred } from "./deferred.js";
 import { Inbox } from "./inbox.js";
 import { formatHostPort } from "./net-address.js";
@@ -37,6 +38,11 @@ export abstract class NetSocketBase implements Socket {
    * with {@link stalledError}; 0 waits forever. Idle connections (no message begun) never time out.
    */
   protected stallTimeoutMs = 0;
+  /**
+   * Milliseconds the process keeps polling after each message this socket sends or each read
+   * ({@link keepPolling}); 0, the default, lets it sleep.
+   */
+  protected busyPollMs = 0;
   private readonly resolveClosed: (e: Error | undefined) => void;
   private timer: NodeJS.Timeout | undefined;
   private firstByte = 0;
@@ -54,7 +60,10 @@ export abstract class NetSocketBase implements Socket {
     this.resolveClosed = d.resolve;
     this.writer = new BatchWriter(sock, this.remote, id);
     this.inbox = new Inbox<InboxItem>(INBOX_HIGH_WATER, () => sock.resume());
-    sock.on("data", (chunk: Buffer) => this.onData(chunk));
+    sock.on("data", (chunk: Buffer) => {
+      keepPolling(this.busyPollMs);
+      this.onData(chunk);
+    });
     sock.on("end", () => this.onEnd());
     sock.on("error", (err: Error) => this.onSocketError(err));
     sock.on("close", () => this.markClosed(undefined));
@@ -143,6 +152,7 @@ export abstract class NetSocketBase implements Socket {
    * the connection's buffer drained (`commit` returned false), bounded by `options`.
    */
   protected sent(committed: boolean, options: IoOptions | undefined): Promise<void> {
+    keepPolling(this.busyPollMs);
     return committed ? SENT : this.writer.waitDrain(options);
   }
 
